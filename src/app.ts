@@ -1,0 +1,157 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
+import type { Config } from './config/config.js';
+import type { Database } from './db/database.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { authenticationPlugin, type TokenAuthenticator } from './auth/authentication.plugin.js';
+import { SessionService } from './auth/session.service.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import './http/route-config.js';
+import { memberRoutes } from './members/member.routes.js';
+import { OWASP_SCRYPT_COST, type ScryptCost } from './members/password.js';
+import { healthRoutes } from './observability/health.routes.js';
+import { Metrics } from './observability/metrics.js';
+import { requestLinePlugin } from './observability/request-line.plugin.js';
+import { roleRoutes } from './roles/role.routes.js';
+import { settingsRoutes } from './settings/settings.routes.js';
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  tokens: TokenAuthenticator;
+  redis?: Redis;
+  /** Where log lines go; pino's destination stream. Defaults to stdout. */
+  logStream?: NodeJS.WritableStream;
+  /** Tests lower the scrypt cost to keep suites fast; production keeps OWASP's. */
+  passwordCost?: ScryptCost;
+  loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number };
+}
+
+const DOCS_PREFIX = '/docs';
+
+/** Headers and fields that hold credentials; pino replaces them wherever they appear. */
+const REDACTED = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'password',
+  'token',
+  '*.password',
+  '*.token',
+  '*.tenantToken',
+];
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, database } = options;
+  const secureCookies = config.publicUrl?.startsWith('https://') ?? false;
+  const metrics = new Metrics();
+
+  const logger: FastifyServerOptions['logger'] = {
+    level: config.logLevel,
+    redact: { paths: REDACTED, censor: '[redacted]' },
+    serializers: {
+      // The default serializer logs the raw URL; the request line logs the route instead.
+      req: (request: { method: string; id: string }) => ({
+        method: request.method,
+        id: request.id,
+      }),
+    },
+    ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+  };
+
+  const app = Fastify({
+    logger,
+    disableRequestLogging: true,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.removeContentTypeParser('text/plain');
+
+  registerErrorHandling(app);
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith(DOCS_PREFIX)) {
+      route.config = { ...route.config, auth: 'public', operation: 'docs' };
+    }
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+      },
+    },
+    hsts: secureCookies,
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    ...(options.redis === undefined ? {} : { redis: options.redis, skipOnError: true }),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: 'rate_limited',
+      message: `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`,
+    }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'App Center',
+        version: '0.1.0',
+        description:
+          'Planhat-compatible workspace API with Private Apps and their API Access Tokens',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'app_center_session' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
+
+  await app.register(requestLinePlugin, { metrics });
+  const sessions = new SessionService(database.db, options.passwordCost ?? OWASP_SCRYPT_COST);
+  await app.register(authenticationPlugin, {
+    sessions,
+    tokens: options.tokens,
+    cookieName: secureCookies ? '__Host-app_center_session' : 'app_center_session',
+  });
+
+  app.get(
+    '/openapi.json',
+    { config: { auth: 'public', operation: 'openapi' }, schema: { hide: true } },
+    async () => app.swagger(),
+  );
+  await app.register(healthRoutes, { database, metrics });
+  await app.register(authRoutes, {
+    db: database.db,
+    sessions,
+    secureCookies,
+    loginLimits: options.loginLimits ?? { perIpPerMinute: 30, perAccountPerMinute: 10 },
+  });
+  const passwordCost = options.passwordCost ?? OWASP_SCRYPT_COST;
+  await app.register(memberRoutes, { db: database.db, passwordCost });
+  await app.register(roleRoutes, { db: database.db });
+  await app.register(settingsRoutes, { db: database.db });
+
+  return app;
+}

@@ -1,0 +1,45 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Database, Dialect } from './database.js';
+import * as foundation from './migrations/0001-foundation.js';
+import * as privateApps from './migrations/0002-private-apps.js';
+
+/** Every migration, in order. Names sort by their numeric prefix and are never renamed. */
+type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '0001-foundation': foundation,
+  '0002-private-apps': privateApps,
+};
+
+class StaticMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return Object.fromEntries(
+      Object.entries(MIGRATIONS).map(([name, migration]) => [
+        name,
+        { up: (db: Kysely<unknown>) => migration.up(db, this.dialect) },
+      ]),
+    );
+  }
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** Applies pending migrations; throws MigrationError naming the one that failed. */
+export async function migrateToLatest(database: Database): Promise<string[]> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: new StaticMigrationProvider(database.dialect),
+    // Without it, Kysely would find another schema's migration table and trust it.
+    ...(database.schema === undefined ? {} : { migrationTableSchema: database.schema }),
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  const failed = results.find((result) => result.status === 'Error');
+  if (error !== undefined) {
+    const name = failed?.migrationName ?? 'the migration table';
+    throw new MigrationError(`migration ${name} failed`, { cause: error });
+  }
+  return results.map((result) => result.migrationName);
+}

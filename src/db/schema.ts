@@ -1,0 +1,112 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes. Times are ISO 8601 UTC strings with milliseconds, booleans are 0/1 and
+ * structured values are JSON text, so one set of migrations and queries serves SQLite and
+ * PostgreSQL alike.
+ */
+export interface Schema {
+  workspaces: WorkspaceTable;
+  members: MemberTable;
+  roles: RoleTable;
+  member_roles: MemberRoleTable;
+  sessions: SessionTable;
+  audit_events: AuditEventTable;
+  private_apps: PrivateAppTable;
+  api_tokens: ApiTokenTable;
+}
+
+export interface WorkspaceTable {
+  id: string;
+  name: string;
+  tenant_token: string;
+  created_at: string;
+}
+
+export interface MemberTable {
+  id: string;
+  workspace_id: string;
+  email: string;
+  email_key: string;
+  first_name: string;
+  last_name: string;
+  nickname: string;
+  password_hash: string;
+  inactive: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RoleTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string;
+  permissions: string;
+  builtin: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MemberRoleTable {
+  workspace_id: string;
+  member_id: string;
+  role_id: string;
+}
+
+export interface SessionTable {
+  id_hash: string;
+  workspace_id: string;
+  member_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AuditEventTable {
+  seq: Generated<number>;
+  id: string;
+  workspace_id: string;
+  at: string;
+  actor_type: string;
+  actor_id: string;
+  actor_name: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  changes: string;
+}
+
+export interface PrivateAppTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string;
+  permissions: string;
+  enabled: number;
+  rate_limit_per_second: number | null;
+  /** JSON array of CIDR ranges; empty allows every address. */
+  ip_allowlist: string;
+  created_at: string;
+  /** JSON Actor. */
+  created_by: string;
+  updated_at: string;
+}
+
+export interface ApiTokenTable {
+  id: string;
+  workspace_id: string;
+  app_id: string;
+  token_hash: string;
+  hint: string;
+  label: string;
+  created_at: string;
+  /** JSON Actor. */
+  created_by: string;
+  expires_at: string | null;
+  /** Set by a rotation: the old token keeps working until then. */
+  retires_at: string | null;
+  replaced_by: string | null;
+  deleted_at: string | null;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+}

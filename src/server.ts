@@ -1,0 +1,102 @@
+import closeWithGrace from 'close-with-grace';
+import { Redis } from 'ioredis';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config/config.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createTokenAuthenticator } from './tokens/token-authenticator.js';
+import { initWorkspace } from './workspaces/workspace.service.js';
+import { listWorkspaces } from './workspaces/workspace.repository.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  database: Database;
+  url: string;
+  close(): Promise<void>;
+}
+
+const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
+
+/** Opens the database, migrates, seeds a first workspace if there is none, and listens. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const database = openDatabase(config.database, {
+    onPoolError: (error) => console.error(`database connection error: ${error.message}`),
+  });
+  await migrateToLatest(database);
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : new Redis(config.redisUrl, {
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: false,
+          lazyConnect: false,
+        });
+  redis?.on('error', () => {
+    // Redis is optional: rate limiting falls back to local counters while it is away.
+  });
+
+  const tokens = createTokenAuthenticator(database);
+  const app = await buildApp({
+    config,
+    database,
+    tokens,
+    ...(redis === undefined ? {} : { redis }),
+  });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = config.publicUrl ?? `http://${displayHost(config.host)}:${port}`;
+
+  await seedFirstWorkspace(database, config, url);
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    database,
+    url,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        redis?.disconnect();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function seedFirstWorkspace(database: Database, config: Config, url: string) {
+  if ((await listWorkspaces(database.db)).length > 0) return;
+  const result = await initWorkspace(database.db, {
+    workspaceName: 'My workspace',
+    adminEmail: config.adminEmail ?? DEFAULT_ADMIN_EMAIL,
+    ...(config.adminPassword === undefined ? {} : { adminPassword: config.adminPassword }),
+  });
+  const lines = [
+    '',
+    `App Center created a first workspace. Log in at ${url}/`,
+    `  email:    ${result.admin.email}`,
+    result.admin.password === undefined
+      ? '  password: the one in ADMIN_PASSWORD'
+      : `  password: ${result.admin.password}   (shown only this once)`,
+    '',
+  ];
+  // Printed, never logged: the one-time password must not land in log storage.
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+}
+
+/** Serves until SIGTERM or SIGINT, then finishes in-flight requests and closes cleanly. */
+export async function serveUntilSignalled(config: Config): Promise<void> {
+  const server = await startServer(config);
+  server.app.log.info({ url: server.url }, 'App Center listening');
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err !== undefined) server.app.log.error({ err }, 'shutting down after an error');
+    else server.app.log.info({ signal }, 'shutting down');
+    await server.close();
+  });
+}
