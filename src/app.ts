@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import { authRoutes } from './auth/auth.routes.js';
-import { authenticationPlugin, type TokenAuthenticator } from './auth/authentication.plugin.js';
+import { authenticationPlugin } from './auth/authentication.plugin.js';
 import { SessionService } from './auth/session.service.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import './http/route-config.js';
@@ -20,17 +20,28 @@ import { Metrics } from './observability/metrics.js';
 import { requestLinePlugin } from './observability/request-line.plugin.js';
 import { roleRoutes } from './roles/role.routes.js';
 import { settingsRoutes } from './settings/settings.routes.js';
+import { uiPlugin } from './ui/ui.plugin.js';
+import { privateAppRoutes } from './private-apps/private-app.routes.js';
+import { PrivateAppService } from './private-apps/private-app.service.js';
+import { appRateLimitPlugin } from './rate-limit/app-rate-limit.plugin.js';
+import { fallbackStore } from './rate-limit/fallback-store.js';
+import { LocalRevocationBus, type RevocationBus } from './tokens/revocation-bus.js';
+import { CachingTokenAuthenticator } from './tokens/token-authenticator.js';
+import { tokenRoutes } from './tokens/token.routes.js';
+import { TokenService } from './tokens/token.service.js';
 
 export interface AppOptions {
   config: Config;
   database: Database;
-  tokens: TokenAuthenticator;
+  /** Carries revocations to every process; a local bus serves a single process. */
+  revocations?: RevocationBus;
   redis?: Redis;
   /** Where log lines go; pino's destination stream. Defaults to stdout. */
   logStream?: NodeJS.WritableStream;
   /** Tests lower the scrypt cost to keep suites fast; production keeps OWASP's. */
   passwordCost?: ScryptCost;
   loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number };
+  appRateLimit?: { defaultPerSecond: number; maxInFlight: number };
 }
 
 const DOCS_PREFIX = '/docs';
@@ -103,7 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
-    ...(options.redis === undefined ? {} : { redis: options.redis, skipOnError: true }),
+    store: fallbackStore(options.redis),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       error: 'rate_limited',
@@ -130,11 +141,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(requestLinePlugin, { metrics });
   const sessions = new SessionService(database.db, options.passwordCost ?? OWASP_SCRYPT_COST);
+  const revocations = options.revocations ?? new LocalRevocationBus();
+  const authenticator = new CachingTokenAuthenticator(database, { bus: revocations });
   await app.register(authenticationPlugin, {
     sessions,
-    tokens: options.tokens,
+    tokens: authenticator,
     cookieName: secureCookies ? '__Host-app_center_session' : 'app_center_session',
   });
+  await app.register(
+    appRateLimitPlugin,
+    options.appRateLimit ?? { defaultPerSecond: 150, maxInFlight: 50 },
+  );
 
   app.get(
     '/openapi.json',
@@ -152,6 +169,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(memberRoutes, { db: database.db, passwordCost });
   await app.register(roleRoutes, { db: database.db });
   await app.register(settingsRoutes, { db: database.db });
+
+  const tokens = new TokenService(database.db, revocations);
+  const apps = new PrivateAppService(database.db, revocations);
+  await app.register(privateAppRoutes, { db: database.db, apps, tokens });
+  await app.register(tokenRoutes, { db: database.db, tokens, revokePerMinute: 20 });
+
+  await app.register(uiPlugin, {});
 
   return app;
 }

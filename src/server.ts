@@ -5,7 +5,12 @@ import { buildApp } from './app.js';
 import type { Config } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { createTokenAuthenticator } from './tokens/token-authenticator.js';
+import {
+  LocalRevocationBus,
+  PostgresRevocationBus,
+  RedisRevocationBus,
+  type RevocationBus,
+} from './tokens/revocation-bus.js';
 import { initWorkspace } from './workspaces/workspace.service.js';
 import { listWorkspaces } from './workspaces/workspace.repository.js';
 
@@ -36,11 +41,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // Redis is optional: rate limiting falls back to local counters while it is away.
   });
 
-  const tokens = createTokenAuthenticator(database);
+  const revocations = await startRevocationBus(database, redis, config);
   const app = await buildApp({
     config,
     database,
-    tokens,
+    revocations,
     ...(redis === undefined ? {} : { redis }),
   });
   await app.listen({ port: config.port, host: config.host });
@@ -58,6 +63,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     close() {
       closing ??= (async () => {
         await app.close();
+        await revocations.close();
         redis?.disconnect();
         await database.close();
       })();
@@ -84,6 +90,32 @@ async function seedFirstWorkspace(database: Database, config: Config, url: strin
   ];
   // Printed, never logged: the one-time password must not land in log storage.
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * PostgreSQL deployments share revocations over LISTEN/NOTIFY; with Redis configured,
+ * over pub/sub; a single SQLite process needs only its own bus.
+ */
+async function startRevocationBus(
+  database: Database,
+  redis: Redis | undefined,
+  config: Config,
+): Promise<RevocationBus> {
+  if (redis !== undefined && config.redisUrl !== undefined) {
+    const subscriber = new Redis(config.redisUrl, { lazyConnect: false });
+    subscriber.on('error', () => {});
+    const bus = new RedisRevocationBus(redis, subscriber);
+    await bus.start();
+    return bus;
+  }
+  if (database.pool !== undefined) {
+    const bus = new PostgresRevocationBus(database.pool, (error) =>
+      console.error(`revocation listener error: ${error.message}`),
+    );
+    await bus.start();
+    return bus;
+  }
+  return new LocalRevocationBus();
 }
 
 function displayHost(host: string): string {

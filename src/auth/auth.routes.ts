@@ -72,11 +72,11 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     '/auth/login',
     {
       config: { auth: 'public', operation: 'auth.login' },
-      preHandler: async (request, reply) => {
+      preHandler: async function limitLogins(request, reply) {
         // The plugin runs one limiter per request object, marking it as limited; the
         // account limiter gets a view of the request so that both limits apply.
-        await perAccount(Object.create(request) as typeof request, reply);
-        await perIp(request, reply);
+        await perAccount.call(this, Object.create(request) as typeof request, reply);
+        await perIp.call(this, request, reply);
       },
       schema: {
         tags: ['auth'],

@@ -3,7 +3,6 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.js';
 import { parseConfig, type Config } from '../../src/config/config.js';
 import type { ScryptCost } from '../../src/members/password.js';
-import { createTokenAuthenticator } from '../../src/tokens/token-authenticator.js';
 import { initWorkspace, type InitResult } from '../../src/workspaces/workspace.service.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -47,7 +46,6 @@ export async function createTestApp(
   const app = await buildApp({
     config,
     database: testDb.database,
-    tokens: createTokenAuthenticator(testDb.database),
     logStream,
     passwordCost: TEST_PASSWORD_COST,
     loginLimits: appOptions.loginLimits ?? { perIpPerMinute: 1000, perAccountPerMinute: 1000 },
