@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -25,7 +25,11 @@ import { privateAppRoutes } from './private-apps/private-app.routes.js';
 import { PrivateAppService } from './private-apps/private-app.service.js';
 import { appRateLimitPlugin } from './rate-limit/app-rate-limit.plugin.js';
 import { fallbackStore } from './rate-limit/fallback-store.js';
-import { LocalRevocationBus, type RevocationBus } from './tokens/revocation-bus.js';
+import {
+  LocalRevocationBus,
+  SqliteRevocationBus,
+  type RevocationBus,
+} from './tokens/revocation-bus.js';
 import { CachingTokenAuthenticator } from './tokens/token-authenticator.js';
 import { tokenRoutes } from './tokens/token.routes.js';
 import { TokenService } from './tokens/token.service.js';
@@ -81,7 +85,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     logger,
-    disableRequestLogging: true,
+    // The request line plugin writes the one line per request; Fastify's would log URLs.
+    logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
@@ -141,7 +146,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(requestLinePlugin, { metrics });
   const sessions = new SessionService(database.db, options.passwordCost ?? OWASP_SCRYPT_COST);
-  const revocations = options.revocations ?? new LocalRevocationBus();
+  const revocations =
+    options.revocations ??
+    (database.sqlite === undefined
+      ? new LocalRevocationBus()
+      : new SqliteRevocationBus(database.sqlite));
   const authenticator = new CachingTokenAuthenticator(database, { bus: revocations });
   await app.register(authenticationPlugin, {
     sessions,

@@ -8,7 +8,7 @@ import { migrateToLatest } from './db/migrate.js';
 import {
   LocalRevocationBus,
   PostgresRevocationBus,
-  RedisRevocationBus,
+  SqliteRevocationBus,
   type RevocationBus,
 } from './tokens/revocation-bus.js';
 import { initWorkspace } from './workspaces/workspace.service.js';
@@ -41,7 +41,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // Redis is optional: rate limiting falls back to local counters while it is away.
   });
 
-  const revocations = await startRevocationBus(database, redis, config);
+  const revocations = await startRevocationBus(database);
   const app = await buildApp({
     config,
     database,
@@ -93,21 +93,10 @@ async function seedFirstWorkspace(database: Database, config: Config, url: strin
 }
 
 /**
- * PostgreSQL deployments share revocations over LISTEN/NOTIFY; with Redis configured,
- * over pub/sub; a single SQLite process needs only its own bus.
+ * Processes on one PostgreSQL database share revocations over LISTEN/NOTIFY; processes
+ * on one SQLite file, through its revocations table.
  */
-async function startRevocationBus(
-  database: Database,
-  redis: Redis | undefined,
-  config: Config,
-): Promise<RevocationBus> {
-  if (redis !== undefined && config.redisUrl !== undefined) {
-    const subscriber = new Redis(config.redisUrl, { lazyConnect: false });
-    subscriber.on('error', () => {});
-    const bus = new RedisRevocationBus(redis, subscriber);
-    await bus.start();
-    return bus;
-  }
+async function startRevocationBus(database: Database): Promise<RevocationBus> {
   if (database.pool !== undefined) {
     const bus = new PostgresRevocationBus(database.pool, (error) =>
       console.error(`revocation listener error: ${error.message}`),
@@ -115,6 +104,7 @@ async function startRevocationBus(
     await bus.start();
     return bus;
   }
+  if (database.sqlite !== undefined) return new SqliteRevocationBus(database.sqlite);
   return new LocalRevocationBus();
 }
 

@@ -14,6 +14,7 @@ export interface Schema {
   audit_events: AuditEventTable;
   private_apps: PrivateAppTable;
   api_tokens: ApiTokenTable;
+  revocations: RevocationTable;
 }
 
 export interface WorkspaceTable {
@@ -109,4 +110,11 @@ export interface ApiTokenTable {
   deleted_at: string | null;
   last_used_at: string | null;
   last_used_ip: string | null;
+}
+
+export interface RevocationTable {
+  seq: Generated<number>;
+  /** A JSON Revocation. */
+  payload: string;
+  at: string;
 }

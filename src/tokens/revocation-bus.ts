@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 
 /** Something whose cached verification must end now, on every process. */
@@ -11,6 +11,11 @@ export interface RevocationBus {
   /** Tells every process, this one first and synchronously. */
   publish(revocation: Revocation): Promise<void>;
   subscribe(listener: (revocation: Revocation) => void): void;
+  /**
+   * Delivers what other processes published since the last call, for buses that cannot
+   * push. Verification calls it before trusting its cache.
+   */
+  sync(): void;
   close(): Promise<void>;
 }
 
@@ -41,7 +46,54 @@ export class LocalRevocationBus implements RevocationBus {
     for (const listener of this.listeners) listener(revocation);
   }
 
+  sync(): void {}
+
   async close(): Promise<void> {}
+}
+
+/**
+ * Processes sharing one SQLite file (workers, the command line) append revocations to a
+ * table. `PRAGMA data_version` changes only when another connection wrote the file, so a
+ * quiet database costs one pragma per verification and no query.
+ */
+export class SqliteRevocationBus extends LocalRevocationBus {
+  private readonly insert: BetterSqlite3.Statement<[string, string]>;
+  private readonly since: BetterSqlite3.Statement<[number], { seq: number; payload: string }>;
+  private readonly dataVersion: BetterSqlite3.Statement<[], { data_version: number }>;
+  private lastSeq: number;
+  private lastVersion: number;
+
+  constructor(private readonly sqlite: BetterSqlite3.Database) {
+    super();
+    this.insert = sqlite.prepare('insert into revocations (payload, at) values (?, ?)');
+    this.since = sqlite.prepare('select seq, payload from revocations where seq > ? order by seq');
+    this.dataVersion = sqlite.prepare('pragma data_version');
+    const last = sqlite.prepare('select max(seq) as seq from revocations').get() as
+      { seq: number | null } | undefined;
+    this.lastSeq = last?.seq ?? 0;
+    this.lastVersion = this.readVersion();
+  }
+
+  override async publish(revocation: Revocation): Promise<void> {
+    const result = this.insert.run(JSON.stringify(revocation), new Date().toISOString());
+    this.lastSeq = Math.max(this.lastSeq, Number(result.lastInsertRowid));
+    this.deliver(revocation);
+  }
+
+  override sync(): void {
+    const version = this.readVersion();
+    if (version === this.lastVersion) return;
+    this.lastVersion = version;
+    for (const row of this.since.all(this.lastSeq)) {
+      this.lastSeq = row.seq;
+      const revocation = parse(row.payload);
+      if (revocation !== undefined) this.deliver(revocation);
+    }
+  }
+
+  private readVersion(): number {
+    return this.dataVersion.get()?.data_version ?? 0;
+  }
 }
 
 /**
@@ -96,32 +148,5 @@ export class PostgresRevocationBus extends LocalRevocationBus {
     this.closed = true;
     const client = this.client as unknown as pg.PoolClient | undefined;
     client?.release(true);
-  }
-}
-
-/** Redis pub/sub, for deployments that share Redis rather than one PostgreSQL. */
-export class RedisRevocationBus extends LocalRevocationBus {
-  constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
-  ) {
-    super();
-  }
-
-  async start(): Promise<void> {
-    this.subscriber.on('message', (_channel: string, message: string) => {
-      const revocation = parse(message);
-      if (revocation !== undefined) this.deliver(revocation);
-    });
-    await this.subscriber.subscribe(CHANNEL);
-  }
-
-  override async publish(revocation: Revocation): Promise<void> {
-    this.deliver(revocation);
-    await this.publisher.publish(CHANNEL, JSON.stringify(revocation));
-  }
-
-  override async close(): Promise<void> {
-    this.subscriber.disconnect();
   }
 }

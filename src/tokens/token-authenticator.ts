@@ -50,6 +50,7 @@ interface CacheEntry {
  */
 export class CachingTokenAuthenticator implements TokenAuthenticator {
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly bus: RevocationBus;
   private readonly lookup: TokenLookup;
   private readonly ttl: number;
   private readonly size: number;
@@ -60,7 +61,8 @@ export class CachingTokenAuthenticator implements TokenAuthenticator {
     this.ttl = options.cacheTtlMs ?? 60_000;
     this.size = options.cacheSize ?? 10_000;
     this.now = options.now ?? Date.now;
-    (options.bus ?? new LocalRevocationBus()).subscribe((revocation) => {
+    this.bus = options.bus ?? new LocalRevocationBus();
+    this.bus.subscribe((revocation) => {
       if (revocation.kind === 'token') {
         this.cache.delete(revocation.tokenHash);
         return;
@@ -111,6 +113,7 @@ export class CachingTokenAuthenticator implements TokenAuthenticator {
       throw new AppError('token_malformed', { message: 'The API Access Token checksum is wrong' });
     }
     const tokenHash = hashToken(token);
+    this.bus.sync();
     const cached = this.cache.get(tokenHash);
     const now = this.now();
     if (cached !== undefined && now - cached.cachedAt < this.ttl) return cached.record;

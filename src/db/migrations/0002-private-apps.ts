@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../database.js';
+import { addSequenceColumn } from './columns.js';
 
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   await db.schema
     .createTable('private_apps')
     .addColumn('id', 'text', (col) => col.primaryKey())
@@ -44,5 +46,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createIndex('api_tokens_app')
     .on('api_tokens')
     .columns(['workspace_id', 'app_id'])
+    .execute();
+
+  // On SQLite, processes sharing the file learn of revocations from this table.
+  await addSequenceColumn(db.schema.createTable('revocations'), dialect)
+    .addColumn('payload', 'text', (col) => col.notNull())
+    .addColumn('at', 'text', (col) => col.notNull())
     .execute();
 }
