@@ -7,7 +7,8 @@ import type { DatabaseTarget } from '../../src/config/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
-export const TEST_DIALECT = process.env.TEST_DATABASE_URL === undefined ? 'sqlite' : 'postgres';
+const postgresUrl = process.env.TEST_DATABASE_URL === '' ? undefined : process.env.TEST_DATABASE_URL;
+export const TEST_DIALECT = postgresUrl === undefined ? 'sqlite' : 'postgres';
 
 export interface TestDatabase {
   database: Database;
@@ -20,7 +21,7 @@ export interface TestDatabase {
  * PostgreSQL schema that the connection's search_path points at.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const url = process.env.TEST_DATABASE_URL;
+  const url = postgresUrl;
   if (url === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'app-center-test-'));
     const target: DatabaseTarget = { dialect: 'sqlite', path: join(dir, 'test.db') };
