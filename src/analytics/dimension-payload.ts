@@ -7,8 +7,8 @@ import {
   readIdentifier,
   settle,
   withoutUndefined,
-} from './activity-payload.js';
-import type { PayloadFailure } from './activity-payload.js';
+} from './payload-fields.js';
+import type { PayloadFailure } from './payload-fields.js';
 import { MS_PER_DAY } from './payload-limits.js';
 
 export const METRIC_MODELS = ['Company', 'EndUser', 'Asset', 'Project'] as const;

@@ -11,8 +11,9 @@ import {
   readText,
   settle,
   withoutUndefined,
-} from './activity-payload.js';
-import type { NormalizedActivity, PayloadFailure } from './activity-payload.js';
+} from './payload-fields.js';
+import type { PayloadFailure } from './payload-fields.js';
+import type { NormalizedActivity } from './activity-payload.js';
 
 /** What an `identify` call says about an end user, for storage to upsert. */
 export interface SegmentEndUser {
