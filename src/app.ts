@@ -25,6 +25,7 @@ import { privateAppRoutes } from './private-apps/private-app.routes.js';
 import { PrivateAppService } from './private-apps/private-app.service.js';
 import { appRateLimitPlugin } from './rate-limit/app-rate-limit.plugin.js';
 import { fallbackStore } from './rate-limit/fallback-store.js';
+import { requestLogPlugin, type RequestLogSettings } from './request-log/request-log.plugin.js';
 import {
   LocalRevocationBus,
   SqliteRevocationBus,
@@ -46,6 +47,8 @@ export interface AppOptions {
   passwordCost?: ScryptCost;
   loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number };
   appRateLimit?: { defaultPerSecond: number; maxInFlight: number };
+  /** Request log buffering; tests and benchmarks tune it or turn recording off. */
+  requestLog?: RequestLogSettings;
 }
 
 const DOCS_PREFIX = '/docs';
@@ -161,6 +164,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     appRateLimitPlugin,
     options.appRateLimit ?? { defaultPerSecond: 150, maxInFlight: 50 },
   );
+  await app.register(requestLogPlugin, {
+    ...options.requestLog,
+    database,
+    metrics,
+    revocations,
+    retentionDays: config.requestLogRetentionDays,
+  });
 
   app.get(
     '/openapi.json',

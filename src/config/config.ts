@@ -15,6 +15,8 @@ export interface Config {
   adminPassword: string | undefined;
   requestTimeoutMs: number;
   bodyLimitBytes: number;
+  /** Request log rows older than this many days are deleted. */
+  requestLogRetentionDays: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -55,6 +57,7 @@ export function parseConfig(env: Env): Config {
     adminPassword: optional(env, 'ADMIN_PASSWORD'),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    requestLogRetentionDays: integer(env, 'REQUEST_LOG_RETENTION_DAYS', 90, 1, 3650),
   };
 }
 

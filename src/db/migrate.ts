@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Database, Dialect } from './database.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as privateApps from './migrations/0002-private-apps.js';
+import * as requestLogs from './migrations/0004-request-logs.js';
 
 /** Every migration, in order. Names sort by their numeric prefix and are never renamed. */
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
   '0002-private-apps': privateApps,
+  '0004-request-logs': requestLogs,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -14,6 +14,7 @@ export interface Schema {
   audit_events: AuditEventTable;
   private_apps: PrivateAppTable;
   api_tokens: ApiTokenTable;
+  request_logs: RequestLogTable;
   revocations: RevocationTable;
 }
 
@@ -117,4 +118,37 @@ export interface RevocationTable {
   /** A JSON Revocation. */
   payload: string;
   at: string;
+}
+
+/** One request made with a known token; `at` is epoch milliseconds. */
+export interface RequestLogTable {
+  seq: Generated<number>;
+  workspace_id: string;
+  app_id: string;
+  token_id: string;
+  token_hint: string;
+  at: number;
+  request_id: string;
+  method: string;
+  route: string;
+  /** The path and query string with secret-looking values replaced. */
+  path: string;
+  status: number;
+  duration_ms: number;
+  ip: string;
+  user_agent: string;
+  /** The permission model the route touches, such as `Company`. */
+  model: string | null;
+  operation: string;
+  /** The permission actions the request used, comma-separated, such as `create,update`. */
+  action: string | null;
+  created_count: number | null;
+  updated_count: number | null;
+  error_count: number | null;
+  /** JSON array of field names the request sent but the server ignored. */
+  ignored_fields: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  /** The permission a 403 named, such as `Company.update`. */
+  missing_permission: string | null;
 }
