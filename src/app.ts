@@ -12,6 +12,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import { authenticationPlugin } from './auth/authentication.plugin.js';
 import { SessionService } from './auth/session.service.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { closeConnectionsOnShutdown } from './http/graceful-close.js';
 import './http/route-config.js';
 import { memberRoutes } from './members/member.routes.js';
 import { OWASP_SCRYPT_COST, type ScryptCost } from './members/password.js';
@@ -99,9 +100,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true },
   });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // Many clients send `content-type: application/json` on a DELETE or GET with no body;
+  // that is no body, not malformed JSON.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, typeof body === 'string' ? body : body.toString('utf8'), done);
+  });
 
   registerErrorHandling(app);
+  closeConnectionsOnShutdown(app);
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith(DOCS_PREFIX)) {
       route.config = { ...route.config, auth: 'public', operation: 'docs' };

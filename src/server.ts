@@ -113,12 +113,14 @@ function displayHost(host: string): string {
 }
 
 /** Serves until SIGTERM or SIGINT, then finishes in-flight requests and closes cleanly. */
-export async function serveUntilSignalled(config: Config): Promise<void> {
+export async function serveUntilSignalled(config: Config): Promise<RunningServer> {
   const server = await startServer(config);
   server.app.log.info({ url: server.url }, 'App Center listening');
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  const logger = { error: (message: unknown) => server.app.log.error({ message }, 'shutdown') };
+  closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
     if (err !== undefined) server.app.log.error({ err }, 'shutting down after an error');
     else server.app.log.info({ signal }, 'shutting down');
     await server.close();
   });
+  return server;
 }

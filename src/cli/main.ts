@@ -54,12 +54,16 @@ export async function main(argv: string[], io: Output = STDIO): Promise<number> 
         const { serveCommand } = await import('./serve-command.js');
         return await serveCommand(rest, config);
       }
-      case 'migrate':
-        return await withDatabase(config, async (database) => {
+      case 'migrate': {
+        const database = openDatabase(config.database);
+        try {
           const applied = await migrateToLatest(database);
           io.out(applied.length === 0 ? 'Up to date' : `Applied ${applied.join(', ')}`);
           return 0;
-        });
+        } finally {
+          await database.close();
+        }
+      }
       case 'init':
         return await withDatabase(config, (database) => initCommand(rest, database, io));
       case 'apps':

@@ -1,12 +1,7 @@
-// Runs a real App Center server in its own process for multi-process tests, and prints
-// its URL as one JSON line once it listens.
+// Runs a real App Center server in its own process, exactly as `app-center serve` does, and
+// prints its URL as one JSON line once it listens.
 import { loadEnv, parseConfig } from '../../src/config/config.js';
-import { startServer } from '../../src/server.js';
+import { serveUntilSignalled } from '../../src/server.js';
 
-const server = await startServer(parseConfig(loadEnv()));
+const server = await serveUntilSignalled(parseConfig(loadEnv()));
 process.stdout.write(`${JSON.stringify({ ready: server.url })}\n`);
-const stop = () => {
-  void server.close().then(() => process.exit(0));
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);

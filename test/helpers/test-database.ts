@@ -7,7 +7,8 @@ import type { DatabaseTarget } from '../../src/config/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
-const postgresUrl = process.env.TEST_DATABASE_URL === '' ? undefined : process.env.TEST_DATABASE_URL;
+const postgresUrl =
+  process.env.TEST_DATABASE_URL === '' ? undefined : process.env.TEST_DATABASE_URL;
 export const TEST_DIALECT = postgresUrl === undefined ? 'sqlite' : 'postgres';
 
 export interface TestDatabase {
