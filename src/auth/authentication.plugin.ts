@@ -20,9 +20,18 @@ export interface AuthenticationOptions {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const CSRF_HEADER = 'x-csrf-token';
 
+/** A route as declared: what the security suites walk to cover every route. */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  auth: AuthMode;
+  operation: string;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     sessionCookieName: string;
+    declaredRoutes: DeclaredRoute[];
   }
 }
 
@@ -35,11 +44,16 @@ export const authenticationPlugin = fp<AuthenticationOptions>(
   async (app: FastifyInstance, options) => {
     app.decorateRequest('principal', undefined);
     app.decorate('sessionCookieName', options.cookieName);
+    const declared: DeclaredRoute[] = [];
+    app.decorate('declaredRoutes', declared);
 
     app.addHook('onRoute', (route) => {
       const config = route.config as { auth?: AuthMode; operation?: string } | undefined;
       if (config?.auth === undefined || config.operation === undefined) {
         throw new Error(`route ${route.method} ${route.url} declares no auth mode or operation`);
+      }
+      for (const method of [route.method].flat()) {
+        declared.push({ method, url: route.url, auth: config.auth, operation: config.operation });
       }
     });
 
