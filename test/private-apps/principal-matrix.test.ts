@@ -87,9 +87,6 @@ describe('management routes by principal', () => {
     await t.close();
   });
 
-  const refused =
-    (code: string): Principal['expect'] =>
-    () => [401];
   const principals: Principal[] = [
     { name: 'no credential', credential: () => ({ kind: 'none' }), expect: () => [401] },
     {
