@@ -8,7 +8,7 @@ import { PrivateAppService } from '../private-apps/private-app.service.js';
 import type { RevocationBus } from '../tokens/revocation-bus.js';
 import type { TokenContext } from '../tokens/token-authenticator.js';
 import { permissionUse, type PermissionUse, type RequestLogExtras } from './permission-use.js';
-import { redactedPath } from './request-path.js';
+import { redactedPath, redactTokens } from './request-path.js';
 import { DEFAULT_RETENTION, RequestLogRetention } from './request-log.retention.js';
 import { requestLogRoutes } from './request-log.routes.js';
 import { RequestLogService } from './request-log.service.js';
@@ -213,10 +213,11 @@ function toEntry(
     status,
     durationMs: Math.round(elapsed * 100) / 100,
     ip: request.ip,
-    userAgent:
+    userAgent: redactTokens(
       userAgent.length > MAX_USER_AGENT_LENGTH
         ? userAgent.slice(0, MAX_USER_AGENT_LENGTH)
         : userAgent,
+    ),
     model: use.model,
     operation,
     action: use.actions.length === 0 ? null : use.actions.join(','),

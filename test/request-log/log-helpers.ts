@@ -4,6 +4,8 @@ import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/config.js';
 import type { RequestLogSettings } from '../../src/request-log/request-log.plugin.js';
 import type { RequestLog } from '../../src/request-log/request-log.repository.js';
+import { createRequestLogStore } from '../../src/request-log/request-log.store.js';
+import type { RequestLogEntry } from '../../src/request-log/request-log.writer.js';
 import { initWorkspace } from '../../src/workspaces/workspace.service.js';
 import {
   ADMIN_PASSWORD,
@@ -114,4 +116,46 @@ export async function createLogTestApp(
       await testDb.drop();
     },
   };
+}
+
+/** A row as the writer would buffer it, for seeding history at chosen times. */
+export function logEntry(
+  scope: { workspaceId: string; appId: string; tokenId: string },
+  overrides: Partial<RequestLogEntry> = {},
+): RequestLogEntry {
+  return {
+    workspaceId: scope.workspaceId,
+    appId: scope.appId,
+    tokenId: scope.tokenId,
+    tokenHint: 'apc_…abcd',
+    at: Date.now(),
+    requestId: crypto.randomUUID(),
+    method: 'GET',
+    route: '/companies',
+    path: '/companies',
+    status: 200,
+    durationMs: 5,
+    ip: '127.0.0.1',
+    userAgent: 'test',
+    model: 'Company',
+    operation: 'record.company.list',
+    action: 'view',
+    created: null,
+    updated: null,
+    errors: null,
+    ignoredFields: null,
+    errorCode: null,
+    errorMessage: null,
+    missingPermission: null,
+    accepted: true,
+    ...overrides,
+  };
+}
+
+/** Writes rows straight to the table, in order, as flushed batches would. */
+export async function seedRows(t: TestApp, entries: RequestLogEntry[]): Promise<void> {
+  const store = createRequestLogStore(t.testDb.database);
+  for (let start = 0; start < entries.length; start += 500) {
+    await store.write(entries.slice(start, start + 500), []);
+  }
 }
