@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
@@ -48,6 +48,8 @@ export interface AppOptions {
   passwordCost?: ScryptCost;
   loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number };
   appRateLimit?: { defaultPerSecond: number; maxInFlight: number };
+  /** Where counts live without Redis (or while it is away); in-process by default. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
   /** Request log buffering; tests and benchmarks tune it or turn recording off. */
   requestLog?: RequestLogSettings;
 }
@@ -134,7 +136,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
-    store: fallbackStore(options.redis),
+    store: fallbackStore(options.redis, options.rateLimitStore),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       error: 'rate_limited',

@@ -1,6 +1,8 @@
 import closeWithGrace from 'close-with-grace';
 import { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import { listenForAnalytics } from './analytics/analytics-port.js';
 import { buildApp } from './app.js';
 import type { Config } from './config/config.js';
 import { openDatabase, type Database } from './db/database.js';
@@ -18,16 +20,43 @@ export interface RunningServer {
   app: FastifyInstance;
   database: Database;
   url: string;
+  /** The port serving only the analytics endpoints, when ANALYTICS_PORT is set. */
+  analyticsUrl: string | undefined;
   close(): Promise<void>;
 }
 
 const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
 
-/** Opens the database, migrates, seeds a first workspace if there is none, and listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
-  const database = openDatabase(config.database, {
+export interface StartOptions {
+  /** Create a first workspace on an empty database; a cluster primary does it instead. */
+  seed?: boolean;
+  /** The local rate-limit counters; cluster workers keep theirs in the primary. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
+}
+
+function open(config: Config): Database {
+  return openDatabase(config.database, {
     onPoolError: (error) => console.error(`database connection error: ${error.message}`),
   });
+}
+
+/** Migrates and seeds once, before a cluster primary forks its workers. */
+export async function prepareDatabase(config: Config): Promise<void> {
+  const database = open(config);
+  try {
+    await migrateToLatest(database);
+    await seedFirstWorkspace(database, config, config.publicUrl);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Opens the database, migrates, seeds a first workspace if there is none, and listens. */
+export async function startServer(
+  config: Config,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const database = open(config);
   await migrateToLatest(database);
   const redis =
     config.redisUrl === undefined
@@ -47,21 +76,29 @@ export async function startServer(config: Config): Promise<RunningServer> {
     database,
     revocations,
     ...(redis === undefined ? {} : { redis }),
+    ...(options.rateLimitStore === undefined ? {} : { rateLimitStore: options.rateLimitStore }),
   });
   await app.listen({ port: config.port, host: config.host });
+  const analytics =
+    config.analyticsPort === undefined
+      ? undefined
+      : await listenForAnalytics(app, { ...config, port: config.analyticsPort });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = config.publicUrl ?? `http://${displayHost(config.host)}:${port}`;
 
-  await seedFirstWorkspace(database, config, url);
+  if (options.seed !== false) await seedFirstWorkspace(database, config, url);
 
   let closing: Promise<void> | undefined;
   return {
     app,
     database,
     url,
+    analyticsUrl:
+      analytics === undefined ? undefined : `http://${displayHost(config.host)}:${analytics.port}`,
     close() {
       closing ??= (async () => {
+        await analytics?.close();
         await app.close();
         await revocations.close();
         redis?.disconnect();
@@ -72,7 +109,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   };
 }
 
-async function seedFirstWorkspace(database: Database, config: Config, url: string) {
+async function seedFirstWorkspace(database: Database, config: Config, url: string | undefined) {
   if ((await listWorkspaces(database.db)).length > 0) return;
   const result = await initWorkspace(database.db, {
     workspaceName: 'My workspace',
@@ -81,7 +118,9 @@ async function seedFirstWorkspace(database: Database, config: Config, url: strin
   });
   const lines = [
     '',
-    `App Center created a first workspace. Log in at ${url}/`,
+    url === undefined
+      ? 'App Center created a first workspace. Log in with:'
+      : `App Center created a first workspace. Log in at ${url}/`,
     `  email:    ${result.admin.email}`,
     result.admin.password === undefined
       ? '  password: the one in ADMIN_PASSWORD'
@@ -113,8 +152,11 @@ function displayHost(host: string): string {
 }
 
 /** Serves until SIGTERM or SIGINT, then finishes in-flight requests and closes cleanly. */
-export async function serveUntilSignalled(config: Config): Promise<RunningServer> {
-  const server = await startServer(config);
+export async function serveUntilSignalled(
+  config: Config,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const server = await startServer(config, options);
   server.app.log.info({ url: server.url }, 'App Center listening');
   const logger = { error: (message: unknown) => server.app.log.error({ message }, 'shutdown') };
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {

@@ -9,7 +9,7 @@ import { runAppsCommand, runTokensCommand } from './apps-command.js';
 const USAGE = `Usage: app-center <command> [options]
 
 Commands:
-  serve                      Run the server (migrates first)
+  serve [--workers N]        Run the server on N processes (default: one per core)
   migrate                    Apply pending database migrations
   init --workspace NAME --email EMAIL [--password P] [--json]
                              Create a workspace, its default roles and a first Administrator

@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 
-import type { FastifyRateLimitStore as RateLimitStore } from '@fastify/rate-limit';
+import type {
+  FastifyRateLimitStore as RateLimitStore,
+  FastifyRateLimitStoreCtor,
+} from '@fastify/rate-limit';
 
 interface StoreParams {
   continueExceeding?: boolean;
@@ -18,13 +21,17 @@ const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as StoreCo
  * Counts in Redis while it answers, so every process shares one limit; counts locally
  * the moment Redis is away, so requests are never blocked or held waiting on it.
  */
-export function fallbackStore(redis: Redis | undefined) {
+export function fallbackStore(redis: Redis | undefined, Local?: FastifyRateLimitStoreCtor) {
   return class FallbackStore implements RateLimitStore {
     private readonly local: RateLimitStore;
     private readonly remote: RateLimitStore | undefined;
 
     constructor(params: StoreParams, local?: RateLimitStore, remote?: RateLimitStore) {
-      this.local = local ?? new LocalStore(params.continueExceeding, params.exponentialBackoff);
+      this.local =
+        local ??
+        (Local === undefined
+          ? new LocalStore(params.continueExceeding, params.exponentialBackoff)
+          : new Local(params));
       this.remote =
         remote ??
         (redis === undefined
