@@ -1,0 +1,503 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Reading a JSON body of up to 32 MB without building its whole object graph.
+ *
+ * The bytes are checked against the JSON grammar as they arrive, and the scanner notes
+ * where each top-level array element starts and ends. Consecutive elements are grouped
+ * into batches, which the caller later parses one at a time as `[` + bytes + `]`. So the
+ * raw body is held once, as Buffers outside the V8 heap, and at most one batch of parsed
+ * items exists at a time; a malformed body is refused before anything is stored.
+ */
+
+/** A run of consecutive top-level items, as byte offsets into the body. */
+export interface ItemBatch {
+  start: number;
+  end: number;
+  count: number;
+  /** A single item over the item size limit: reported, never parsed. */
+  oversize: boolean;
+}
+
+export interface ScannedBody {
+  body: Buffer;
+  /** `array` for a top-level array; `single` for any other value, read as one item. */
+  shape: 'array' | 'single';
+  batches: ItemBatch[];
+  items: number;
+}
+
+export interface ReadLimits {
+  maxBytes: number;
+  /** Items per batch, and so the most rows one write carries. */
+  batchItems: number;
+  /** A batch closes once its items span this many bytes. */
+  batchBytes: number;
+  /** Larger items are refused without being parsed. */
+  maxItemBytes: number;
+}
+
+/** The body is not JSON; the message says where, and is safe to return. */
+export class JsonSyntaxError extends Error {
+  override name = 'JsonSyntaxError';
+}
+
+/** The body is longer than the limit. */
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
+/** The client stopped sending before the body was complete. */
+export class BodyAbortedError extends Error {
+  override name = 'BodyAbortedError';
+}
+
+/**
+ * Reads a request body to its end, checking it as JSON on the way. Rejects with
+ * BodyTooLargeError as soon as the limit is passed and with JsonSyntaxError at the first
+ * malformed byte, without reading further.
+ */
+export function readJsonBody(stream: Readable, limits: ReadLimits): Promise<ScannedBody> {
+  return new Promise((resolve, reject) => {
+    const pieces: Buffer[] = [];
+    const batcher = new Batcher(limits);
+    const scanner = new JsonScanner((start, end) => batcher.add(start, end));
+    let received = 0;
+    let settled = false;
+
+    const finish = (error: Error | undefined, result?: ScannedBody) => {
+      if (settled) return;
+      settled = true;
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('aborted', onAborted);
+      if (error !== undefined) reject(error);
+      else if (result !== undefined) resolve(result);
+    };
+
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      received += bytes.length;
+      if (received > limits.maxBytes) {
+        finish(new BodyTooLargeError(`The body is larger than ${limits.maxBytes} bytes`));
+        return;
+      }
+      try {
+        scanner.write(bytes);
+      } catch (error) {
+        finish(error as Error);
+        return;
+      }
+      pieces.push(bytes);
+    };
+    const onEnd = () => {
+      try {
+        scanner.end();
+      } catch (error) {
+        finish(error as Error);
+        return;
+      }
+      const body = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, received);
+      finish(undefined, {
+        body,
+        shape: scanner.shape,
+        batches: batcher.finish(),
+        items: batcher.items,
+      });
+    };
+    const onError = () => finish(new BodyAbortedError('The body ended early'));
+    const onAborted = () => finish(new BodyAbortedError('The body ended early'));
+
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('aborted', onAborted);
+  });
+}
+
+/** Parses one batch's items; the scanner has already checked them. */
+export function parseBatch(body: Buffer, batch: ItemBatch): unknown[] {
+  return JSON.parse(`[${body.toString('utf8', batch.start, batch.end)}]`) as unknown[];
+}
+
+class Batcher {
+  private readonly batches: ItemBatch[] = [];
+  private open: ItemBatch | undefined;
+  items = 0;
+
+  constructor(private readonly limits: ReadLimits) {}
+
+  add(start: number, end: number): void {
+    this.items += 1;
+    if (end - start > this.limits.maxItemBytes) {
+      this.close();
+      this.batches.push({ start, end, count: 1, oversize: true });
+      return;
+    }
+    const open = this.open;
+    if (open === undefined) {
+      this.open = { start, end, count: 1, oversize: false };
+      return;
+    }
+    open.end = end;
+    open.count += 1;
+    const full = open.count >= this.limits.batchItems;
+    if (full || open.end - open.start >= this.limits.batchBytes) this.close();
+  }
+
+  finish(): ItemBatch[] {
+    this.close();
+    return this.batches;
+  }
+
+  private close(): void {
+    if (this.open !== undefined) this.batches.push(this.open);
+    this.open = undefined;
+  }
+}
+
+/** Deeper bodies are refused rather than handed to a recursive consumer. */
+export const MAX_NESTING = 512;
+
+// Scanner states. After a number, literal or string ends, the state says what may follow.
+const VALUE = 0; // a value must come next
+const VALUE_OR_CLOSE = 1; // just after `[`
+const KEY_OR_CLOSE = 2; // just after `{`
+const KEY = 3; // after `,` in an object
+const COLON = 4;
+const AFTER_VALUE = 5; // `,` or a closing bracket
+const STRING = 6;
+const ESCAPE = 7;
+const UNICODE = 8;
+const MINUS = 9;
+const ZERO = 10;
+const INTEGER = 11;
+const DOT = 12;
+const FRACTION = 13;
+const EXPONENT_MARK = 14;
+const EXPONENT_SIGN = 15;
+const EXPONENT = 16;
+const LITERAL = 17;
+const DONE = 18; // the top-level value is complete
+const START = 19; // nothing but whitespace (or a byte order mark) yet
+
+const ARRAY = 0;
+const OBJECT = 1;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const BYTE_ORDER_MARK = [0xef, 0xbb, 0xbf];
+const LITERALS = [Buffer.from('true'), Buffer.from('false'), Buffer.from('null')];
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+function isDigit(byte: number): boolean {
+  return byte >= 0x30 && byte <= 0x39;
+}
+
+function isHex(byte: number): boolean {
+  return isDigit(byte) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
+}
+
+/**
+ * An incremental JSON grammar check (RFC 8259) that reports the byte span of every
+ * top-level array element, or of the whole value when the body is not an array.
+ */
+export class JsonScanner {
+  shape: 'array' | 'single' = 'single';
+  private state = START;
+  private readonly stack = new Uint8Array(MAX_NESTING);
+  private depth = 0;
+  private keyString = false;
+  private hexLeft = 0;
+  private literal: Buffer = LITERALS[0] as Buffer;
+  private literalAt = 0;
+  private offset = 0;
+  private itemStart = 0;
+  private bomAt = 0;
+
+  constructor(private readonly onItem: (start: number, end: number) => void) {}
+
+  write(chunk: Buffer): void {
+    const length = chunk.length;
+    let i = 0;
+    while (i < length) {
+      const byte = chunk[i] as number;
+      switch (this.state) {
+        case STRING: {
+          // The hot loop: most of a body is string content.
+          let j = i;
+          let c = byte;
+          while (c !== QUOTE && c !== BACKSLASH && c >= 0x20) {
+            j += 1;
+            if (j === length) break;
+            c = chunk[j] as number;
+          }
+          if (j === length) {
+            i = j;
+            continue;
+          }
+          if (c === QUOTE) {
+            i = j + 1;
+            if (this.keyString) {
+              this.keyString = false;
+              this.state = COLON;
+            } else {
+              this.valueEnded(this.offset + i);
+            }
+            continue;
+          }
+          if (c === BACKSLASH) {
+            this.state = ESCAPE;
+            i = j + 1;
+            continue;
+          }
+          throw this.error('a control character inside a string', j, false);
+        }
+        case ESCAPE:
+          if (byte === 0x75) {
+            this.state = UNICODE;
+            this.hexLeft = 4;
+          } else if ('"\\/bfnrt'.includes(String.fromCharCode(byte))) {
+            this.state = STRING;
+          } else {
+            throw this.error('an invalid escape in a string', i, false);
+          }
+          i += 1;
+          continue;
+        case UNICODE:
+          if (!isHex(byte)) throw this.error('an invalid \\u escape', i, false);
+          this.hexLeft -= 1;
+          if (this.hexLeft === 0) this.state = STRING;
+          i += 1;
+          continue;
+        case MINUS:
+          if (byte === 0x30) this.state = ZERO;
+          else if (isDigit(byte)) this.state = INTEGER;
+          else throw this.error('a digit after the minus sign', i);
+          i += 1;
+          continue;
+        case ZERO:
+          if (byte === 0x2e) this.state = DOT;
+          else if (byte === 0x65 || byte === 0x45) this.state = EXPONENT_MARK;
+          else if (isDigit(byte)) throw this.error('a number with a leading zero', i, false);
+          else {
+            this.valueEnded(this.offset + i);
+            continue;
+          }
+          i += 1;
+          continue;
+        case INTEGER:
+          while (i < length && isDigit(chunk[i] as number)) i += 1;
+          if (i === length) continue;
+          if (chunk[i] === 0x2e) this.state = DOT;
+          else if (chunk[i] === 0x65 || chunk[i] === 0x45) this.state = EXPONENT_MARK;
+          else {
+            this.valueEnded(this.offset + i);
+            continue;
+          }
+          i += 1;
+          continue;
+        case DOT:
+          if (!isDigit(byte)) throw this.error('a digit after the decimal point', i);
+          this.state = FRACTION;
+          i += 1;
+          continue;
+        case FRACTION:
+          while (i < length && isDigit(chunk[i] as number)) i += 1;
+          if (i === length) continue;
+          if (chunk[i] === 0x65 || chunk[i] === 0x45) {
+            this.state = EXPONENT_MARK;
+            i += 1;
+          } else {
+            this.valueEnded(this.offset + i);
+          }
+          continue;
+        case EXPONENT_MARK:
+          if (byte === 0x2b || byte === 0x2d) this.state = EXPONENT_SIGN;
+          else if (isDigit(byte)) this.state = EXPONENT;
+          else throw this.error('a digit in the exponent', i);
+          i += 1;
+          continue;
+        case EXPONENT_SIGN:
+          if (!isDigit(byte)) throw this.error('a digit in the exponent', i);
+          this.state = EXPONENT;
+          i += 1;
+          continue;
+        case EXPONENT:
+          while (i < length && isDigit(chunk[i] as number)) i += 1;
+          if (i < length) this.valueEnded(this.offset + i);
+          continue;
+        case LITERAL:
+          if (byte !== this.literal[this.literalAt]) {
+            throw this.error(`"${this.literal.toString()}"`, i);
+          }
+          this.literalAt += 1;
+          i += 1;
+          if (this.literalAt === this.literal.length) this.valueEnded(this.offset + i);
+          continue;
+        default:
+          i = this.structural(chunk, i, byte);
+      }
+    }
+    this.offset += length;
+  }
+
+  /** Declares the body complete; throws if it stopped inside a value. */
+  end(): void {
+    switch (this.state) {
+      case DONE:
+        return;
+      case ZERO:
+      case INTEGER:
+      case FRACTION:
+      case EXPONENT:
+        if (this.depth === 0) {
+          this.valueEnded(this.offset);
+          return;
+        }
+        break;
+      case START:
+        throw new JsonSyntaxError('The body is empty');
+      default:
+        break;
+    }
+    throw new JsonSyntaxError(`The body is not valid JSON: it ends early at byte ${this.offset}`);
+  }
+
+  /** Handles whitespace, brackets, commas, colons and value starts; returns the next index. */
+  private structural(chunk: Buffer, i: number, byte: number): number {
+    const at = this.offset + i;
+    if (this.state === START && this.byteOrderMark(byte, at)) return i + 1;
+    if (isWhitespace(byte)) return i + 1;
+    switch (this.state) {
+      case START:
+        this.shape = byte === 0x5b ? 'array' : 'single';
+        return this.startValue(byte, i);
+      case VALUE:
+        return this.startValue(byte, i);
+      case VALUE_OR_CLOSE:
+        if (byte === 0x5d) return this.close(ARRAY, i);
+        return this.startValue(byte, i);
+      case KEY_OR_CLOSE:
+        if (byte === 0x7d) return this.close(OBJECT, i);
+        return this.startKey(byte, i);
+      case KEY:
+        return this.startKey(byte, i);
+      case COLON:
+        if (byte !== 0x3a) throw this.error('":" after an object key', i);
+        this.state = VALUE;
+        return i + 1;
+      case AFTER_VALUE: {
+        const container = this.stack[this.depth - 1];
+        if (byte === 0x2c) {
+          this.state = container === OBJECT ? KEY : VALUE;
+          return i + 1;
+        }
+        if (byte === 0x5d && container === ARRAY) return this.close(ARRAY, i);
+        if (byte === 0x7d && container === OBJECT) return this.close(OBJECT, i);
+        throw this.error(container === OBJECT ? '"," or "}"' : '"," or "]"', i);
+      }
+      case DONE:
+        throw new JsonSyntaxError(`The body is not valid JSON: unexpected data at byte ${at}`);
+      default:
+        throw new Error(`JSON scanner in unknown state ${this.state}`);
+    }
+  }
+
+  /** Whether the byte belongs to a UTF-8 byte order mark, which may open the body. */
+  private byteOrderMark(byte: number, at: number): boolean {
+    if (at < 3 && at === this.bomAt && byte === BYTE_ORDER_MARK[at]) {
+      this.bomAt += 1;
+      return true;
+    }
+    if (this.bomAt > 0 && this.bomAt < 3) {
+      throw new JsonSyntaxError(`The body is not valid JSON: a broken byte order mark at ${at}`);
+    }
+    return false;
+  }
+
+  private startKey(byte: number, i: number): number {
+    if (byte !== QUOTE) throw this.error('a string key', i);
+    this.keyString = true;
+    this.state = STRING;
+    return i + 1;
+  }
+
+  private startValue(byte: number, i: number): number {
+    if (this.isItemLevel()) this.itemStart = this.offset + i;
+    switch (byte) {
+      case QUOTE:
+        this.state = STRING;
+        return i + 1;
+      case 0x7b:
+        this.push(OBJECT, i);
+        this.state = KEY_OR_CLOSE;
+        return i + 1;
+      case 0x5b:
+        this.push(ARRAY, i);
+        this.state = VALUE_OR_CLOSE;
+        return i + 1;
+      case 0x2d:
+        this.state = MINUS;
+        return i + 1;
+      case 0x30:
+        this.state = ZERO;
+        return i + 1;
+      case 0x74:
+      case 0x66:
+      case 0x6e:
+        this.literal = LITERALS[byte === 0x74 ? 0 : byte === 0x66 ? 1 : 2] as Buffer;
+        this.literalAt = 1;
+        this.state = LITERAL;
+        return i + 1;
+      default:
+        if (isDigit(byte)) {
+          this.state = INTEGER;
+          return i + 1;
+        }
+        throw this.error('a value', i);
+    }
+  }
+
+  private push(container: number, i: number): void {
+    if (this.depth === MAX_NESTING) {
+      throw new JsonSyntaxError(
+        `The body nests deeper than ${MAX_NESTING} levels at byte ${this.offset + i}`,
+      );
+    }
+    this.stack[this.depth] = container;
+    this.depth += 1;
+  }
+
+  private close(container: number, i: number): number {
+    this.depth -= 1;
+    if (this.depth === 0 && container === ARRAY && this.shape === 'array') {
+      this.state = DONE;
+      return i + 1;
+    }
+    this.valueEnded(this.offset + i + 1);
+    return i + 1;
+  }
+
+  /** A value ended just before `end`: note the item, then expect what may follow. */
+  private valueEnded(end: number): void {
+    if (this.isItemLevel()) this.onItem(this.itemStart, end);
+    this.state = this.depth === 0 ? DONE : AFTER_VALUE;
+  }
+
+  // Items are the elements of a top-level array, or the top-level value itself.
+  private isItemLevel(): boolean {
+    return this.shape === 'array' ? this.depth === 1 : this.depth === 0;
+  }
+
+  /** The error for byte `i` of the current chunk: what was expected there, or what is wrong. */
+  private error(text: string, i: number, expected = true): JsonSyntaxError {
+    const at = this.offset + i;
+    const problem = expected ? `expected ${text}` : text;
+    return new JsonSyntaxError(`The body is not valid JSON: ${problem} at byte ${at}`);
+  }
+}
