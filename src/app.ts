@@ -8,6 +8,7 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
+import { analyticsRoutes } from './analytics/analytics.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { authenticationPlugin } from './auth/authentication.plugin.js';
 import { SessionService } from './auth/session.service.js';
@@ -207,6 +208,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const apps = new PrivateAppService(database.db, revocations);
   await app.register(privateAppRoutes, { db: database.db, apps, tokens });
   await app.register(tokenRoutes, { db: database.db, tokens, revokePerMinute: 20 });
+  await app.register(analyticsRoutes, {
+    database,
+    rateLimitPerMinute: config.analyticsRateLimitPerMinute,
+  });
 
   await app.register(uiPlugin, {});
 

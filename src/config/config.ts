@@ -6,6 +6,10 @@ export type DatabaseTarget =
 
 export interface Config {
   port: number;
+  /** A second port serving only the analytics ingestion routes, when set. */
+  analyticsPort: number | undefined;
+  /** Analytics posts each workspace may make per minute. */
+  analyticsRateLimitPerMinute: number;
   host: string;
   database: DatabaseTarget;
   redisUrl: string | undefined;
@@ -46,8 +50,17 @@ export function parseConfig(env: Env): Config {
   if (adminEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) {
     throw new ConfigError('ADMIN_EMAIL must be an email address');
   }
+  const port = integer(env, 'PORT', 8080, 0, 65535);
   return {
-    port: integer(env, 'PORT', 8080, 0, 65535),
+    port,
+    analyticsPort: analyticsPort(env, port),
+    analyticsRateLimitPerMinute: integer(
+      env,
+      'ANALYTICS_RATE_LIMIT_PER_MINUTE',
+      60_000,
+      1,
+      100_000_000,
+    ),
     host: optional(env, 'HOST') ?? '0.0.0.0',
     database: parseDatabaseUrl(optional(env, 'DATABASE_URL') ?? DEFAULT_DATABASE_URL),
     redisUrl: parseRedisUrl(optional(env, 'REDIS_URL')),
@@ -72,6 +85,15 @@ export function parseDatabaseUrl(value: string): DatabaseTarget {
     return { dialect: 'postgres', url: value };
   }
   throw new ConfigError('DATABASE_URL must be sqlite:PATH or postgres://USER@HOST:PORT/DATABASE');
+}
+
+function analyticsPort(env: Env, port: number): number | undefined {
+  if (optional(env, 'ANALYTICS_PORT') === undefined) return undefined;
+  const value = integer(env, 'ANALYTICS_PORT', 0, 0, 65535);
+  if (value !== 0 && value === port) {
+    throw new ConfigError('ANALYTICS_PORT must differ from PORT');
+  }
+  return value;
 }
 
 function parseRedisUrl(value: string | undefined): string | undefined {

@@ -3,6 +3,7 @@ import type { Database, Dialect } from './database.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as privateApps from './migrations/0002-private-apps.js';
 import * as requestLogs from './migrations/0004-request-logs.js';
+import * as analytics from './migrations/0005-analytics.js';
 
 /** Every migration, in order. Names sort by their numeric prefix and are never renamed. */
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
   '0002-private-apps': privateApps,
   '0004-request-logs': requestLogs,
+  '0005-analytics': analytics,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

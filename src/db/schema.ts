@@ -16,6 +16,8 @@ export interface Schema {
   api_tokens: ApiTokenTable;
   request_logs: RequestLogTable;
   revocations: RevocationTable;
+  user_activities: UserActivityTable;
+  dimension_data: DimensionDataTable;
 }
 
 export interface WorkspaceTable {
@@ -151,4 +153,40 @@ export interface RequestLogTable {
   error_message: string | null;
   /** The permission a 403 named, such as `Company.update`. */
   missing_permission: string | null;
+}
+
+/** One user activity; `time` and `received_at` are epoch milliseconds. */
+export interface UserActivityTable {
+  seq: Generated<number>;
+  workspace_id: string;
+  time: number;
+  received_at: number;
+  action: string;
+  weight: number;
+  count: number;
+  email: string | null;
+  external_id: string | null;
+  company_external_id: string | null;
+  name: string | null;
+  /** The end user and company the activity was matched to, when they exist. */
+  enduser_id: string | null;
+  company_id: string | null;
+  /** The activity's `info` object as JSON text. */
+  info: string | null;
+}
+
+/** One custom-metric value; `day` counts days since 1970-01-01 UTC. */
+export interface DimensionDataTable {
+  seq: Generated<number>;
+  workspace_id: string;
+  dimension_id: string;
+  value: number;
+  model: string;
+  external_id: string | null;
+  /** The Planhat _id of the object the value is about, when known. */
+  object_id: string | null;
+  company_id: string | null;
+  time: number;
+  day: number;
+  received_at: number;
 }

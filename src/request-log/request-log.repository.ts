@@ -295,6 +295,25 @@ export async function workspacesWithRowsBefore(
   return rows.map((row) => row.id);
 }
 
+/** The row as clients see it: its id, without the sequence number behind it. */
+export function publicLog(log: RequestLog): Omit<RequestLog, 'seq'> {
+  const { seq: _seq, ...rest } = log;
+  return rest;
+}
+
+/** The workspace of a private app, for callers that start from an app id alone. */
+export async function findAppWorkspace(
+  executor: Executor,
+  appId: string,
+): Promise<string | undefined> {
+  const row = await executor
+    .selectFrom('private_apps')
+    .select('workspace_id')
+    .where('id', '=', appId)
+    .executeTakeFirst();
+  return row?.workspace_id;
+}
+
 function toLog(row: Selectable<RequestLogTable>): RequestLog {
   const hasCounts =
     row.created_count !== null || row.updated_count !== null || row.error_count !== null;

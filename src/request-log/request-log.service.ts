@@ -232,17 +232,12 @@ async function* exportLines(
     });
     if (rows.length === 0) return;
     const lines = rows.map((row) =>
-      format === 'csv' ? `${csvRow(row)}\r\n` : `${JSON.stringify(publicFields(row))}\n`,
+      format === 'csv' ? `${csvRow(row)}\r\n` : `${JSON.stringify(logs.publicLog(row))}\n`,
     );
     yield lines.join('');
     if (rows.length < EXPORT_PAGE_SIZE) return;
     beforeSeq = rows[rows.length - 1]?.seq;
   }
-}
-
-function publicFields(log: logs.RequestLog): Omit<logs.RequestLog, 'seq'> {
-  const { seq: _seq, ...rest } = log;
-  return rest;
 }
 
 function csvRow(log: logs.RequestLog): string {

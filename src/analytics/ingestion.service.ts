@@ -1,0 +1,180 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { normalizeActivity, type NormalizedActivity } from './activity-payload.js';
+import type { ActivityRow, AnalyticsWriter, MetricRow } from './analytics.repository.js';
+import { normalizeMetric, type NormalizedMetric } from './dimension-payload.js';
+import { parseBatch, type ReadLimits, type ScannedBody } from './json-stream.js';
+import { isRecord } from './payload-fields.js';
+import { mapSegmentEvent } from './segment-payload.js';
+
+/** Planhat's limits: 32 MB a body, and writes in batches no larger than a bulk upsert. */
+export const INGESTION_LIMITS: ReadLimits = {
+  maxBytes: 32 * 1024 * 1024,
+  batchItems: 5_000,
+  batchBytes: 4 * 1024 * 1024,
+  maxItemBytes: 1024 * 1024,
+};
+
+/** Beyond this many failed items, only their number is reported. */
+export const MAX_REPORTED_ERRORS = 1_000;
+
+export interface ItemError {
+  /** The item as sent; null when it was too large to read. */
+  item: unknown;
+  error: string;
+}
+
+/**
+ * What a data-sink post answers. `processed` counts every item read, failed ones
+ * included, as Planhat counts them; `stored` those written.
+ */
+export interface IngestionReport {
+  processed: number;
+  stored: number;
+  errors: ItemError[];
+  /** Failed items left out of `errors` once it holds MAX_REPORTED_ERRORS. */
+  omittedErrors?: number;
+}
+
+type Converted<Row> = { ok: true; row: Row | undefined } | { ok: false; error: string };
+
+/**
+ * Stores posted activities and metrics, batch by batch: each batch is parsed, normalised
+ * and written in one transaction, and the event loop gets a turn before the next one.
+ * The report is returned only once every batch is committed.
+ */
+export class IngestionService {
+  constructor(private readonly writer: AnalyticsWriter) {}
+
+  ingestActivities(workspaceId: string, body: ScannedBody, receivedAt: Date) {
+    return this.ingest(
+      body,
+      (raw) => activityOf(normalizeActivity(raw, receivedAt)),
+      (rows) => this.writer.insertActivities(workspaceId, receivedAt.getTime(), rows),
+    );
+  }
+
+  ingestMetrics(workspaceId: string, body: ScannedBody, receivedAt: Date) {
+    return this.ingest(
+      body,
+      (raw) => {
+        const result = normalizeMetric(raw, receivedAt);
+        return result.ok ? { ok: true, row: toMetricRow(result.metric) } : result;
+      },
+      (rows) => this.writer.insertMetrics(workspaceId, receivedAt.getTime(), rows),
+    );
+  }
+
+  /** Segment `track` events become activities; `identify` events carry no activity. */
+  ingestSegment(workspaceId: string, body: ScannedBody, receivedAt: Date) {
+    return this.ingest(
+      body,
+      (raw) => {
+        const result = mapSegmentEvent(raw, receivedAt);
+        if (!result.ok) return result;
+        if (result.kind === 'identify') return { ok: true, row: undefined };
+        return { ok: true, row: toActivityRow(result.activity) };
+      },
+      (rows) => this.writer.insertActivities(workspaceId, receivedAt.getTime(), rows),
+      segmentBatch,
+    );
+  }
+
+  private async ingest<Row>(
+    body: ScannedBody,
+    convert: (raw: unknown) => Converted<Row>,
+    write: (rows: Row[]) => Promise<void>,
+    unwrap: (items: unknown[], body: ScannedBody) => unknown[] = (items) => items,
+  ): Promise<IngestionReport> {
+    const report = new ReportBuilder();
+
+    for (const [index, batch] of body.batches.entries()) {
+      if (index > 0) await nextTurn();
+      if (batch.oversize) {
+        report.fail(null, `item must be at most ${INGESTION_LIMITS.maxItemBytes} bytes as JSON`);
+        continue;
+      }
+
+      const rows: Row[] = [];
+      for (const raw of unwrap(parseBatch(body.body, batch), body)) {
+        const converted = convert(raw);
+        if (!converted.ok) report.fail(raw, converted.error);
+        else if (converted.row === undefined) report.skip();
+        else rows.push(converted.row);
+      }
+      if (rows.length > 0) await write(rows);
+      report.stored += rows.length;
+    }
+
+    return report.build();
+  }
+}
+
+class ReportBuilder {
+  processed = 0;
+  stored = 0;
+  private readonly errors: ItemError[] = [];
+  private omitted = 0;
+
+  fail(item: unknown, error: string): void {
+    this.processed += 1;
+    if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push({ item, error });
+    else this.omitted += 1;
+  }
+
+  skip(): void {
+    this.processed += 1;
+  }
+
+  build(): IngestionReport {
+    const processed = this.processed + this.stored;
+    const report: IngestionReport = { processed, stored: this.stored, errors: this.errors };
+    if (this.omitted > 0) report.omittedErrors = this.omitted;
+    return report;
+  }
+}
+
+// Segment's batch API wraps events as `{ "batch": [...] }`; a lone event stands alone.
+function segmentBatch(items: unknown[], body: ScannedBody): unknown[] {
+  const [only] = items;
+  if (body.shape !== 'single' || !isRecord(only) || !Array.isArray(only.batch)) return items;
+  return only.batch;
+}
+
+function activityOf(result: ReturnType<typeof normalizeActivity>): Converted<ActivityRow> {
+  return result.ok ? { ok: true, row: toActivityRow(result.activity) } : result;
+}
+
+function toActivityRow(activity: NormalizedActivity): ActivityRow {
+  return {
+    time: Date.parse(activity.date),
+    action: activity.action,
+    weight: activity.weight,
+    count: activity.count,
+    email: activity.email ?? null,
+    externalId: activity.externalId ?? null,
+    companyExternalId: activity.companyExternalId ?? null,
+    name: displayName(activity),
+    endUserId: null,
+    companyId: null,
+    info: activity.info === null ? null : JSON.stringify(activity.info),
+  };
+}
+
+function displayName(activity: NormalizedActivity): string | null {
+  if (activity.name !== undefined) return activity.name;
+  const parts = [activity.firstName, activity.lastName].filter((part) => part !== undefined);
+  return parts.length === 0 ? null : parts.join(' ');
+}
+
+function toMetricRow(metric: NormalizedMetric): MetricRow {
+  return {
+    dimensionId: metric.dimensionId,
+    value: metric.value,
+    model: metric.model,
+    externalId: metric.externalId ?? null,
+    objectId: metric.id ?? null,
+    companyId: metric.model === 'Company' ? (metric.id ?? null) : null,
+    time: Date.parse(metric.date),
+    day: metric.day,
+  };
+}
