@@ -1,6 +1,12 @@
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dayOnly = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const dayAndTime = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
@@ -26,10 +32,12 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   return Math.abs(seconds) < 45 ? 'just now' : relative.format(Math.round(seconds / 60), 'minute');
 }
 
-/** A short label for a chart axis: the time for spans within a day, else the date. */
+/** A short label for a chart axis: just as precise as the span needs. */
 export function formatAxis(iso: string, spanMs: number): string {
   const date = new Date(iso);
-  return spanMs <= 36 * 3600 * 1000 ? timeOnly.format(date) : dayOnly.format(date);
+  const hours = spanMs / 3600_000;
+  if (hours <= 6) return timeOnly.format(date);
+  return hours <= 72 ? dayAndTime.format(date) : dayOnly.format(date);
 }
 
 export function memberName(member: {

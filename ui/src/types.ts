@@ -79,20 +79,25 @@ export interface LogItem {
   id: string;
   at: string;
   method: string;
-  route: string | null;
+  /** The route pattern, such as `/companies/:id`. */
+  route: string;
   path: string;
   status: number;
   durationMs: number;
-  tokenId: string | null;
-  tokenHint: string | null;
-  ip: string | null;
-  userAgent: string | null;
+  tokenId: string;
+  tokenHint: string;
+  ip: string;
+  userAgent: string;
   model: string | null;
-  operation: string | null;
-  counts: Record<string, number> | null;
-  ignoredFields: string[] | null;
+  operation: string;
+  /** The permissions the request used, such as `Company.view`. */
+  actions: string[];
+  counts: { created: number; updated: number; errors: number } | null;
+  ignoredFields: string[];
   errorCode: string | null;
   errorMessage: string | null;
+  missingPermission: string | null;
+  requestId: string;
 }
 
 export interface LogPage {
@@ -109,10 +114,21 @@ export interface LogBucket {
   p95: number | null;
 }
 
+export interface LogSummary {
+  from: string;
+  to: string;
+  bucketSeconds: number;
+  buckets: LogBucket[];
+}
+
 export interface SuggestedPermissions {
+  from: string;
+  to: string;
   suggested: PermissionSet;
+  /** Held by the app, used by no request in the window. */
   unused: string[];
-  refused: string[];
+  refused: { permission: string; count: number; lastAt: string }[];
+  used: { permission: string; count: number }[];
 }
 
 export interface WorkspaceSettings {

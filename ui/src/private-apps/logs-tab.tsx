@@ -4,7 +4,7 @@ import { Modal } from '../components/modal';
 import { ErrorNotice, Loading } from '../components/notice';
 import { formatDateTime, formatRelative } from '../format';
 import { useSession } from '../session';
-import type { LogBucket, LogItem, LogPage, PrivateApp, TokenInfo } from '../types';
+import type { LogItem, LogPage, LogSummary, PrivateApp, TokenInfo } from '../types';
 import { useAsync } from '../use-async';
 import { LogsChart } from './logs-chart';
 import { SuggestedPermissions } from './suggested-permissions';
@@ -287,7 +287,7 @@ export function LogsTab({ app, unsavedPermissions, canApply, onApplied }: LogsTa
                   </td>
                   <td data-label="Duration">{Math.round(item.durationMs)} ms</td>
                   <td data-label="Token">
-                    {item.tokenHint === null ? '' : <code>{item.tokenHint}</code>}
+                    <code>{item.tokenHint}</code>
                   </td>
                   <td data-label="Error">{item.errorCode ?? ''}</td>
                 </tr>
@@ -348,14 +348,7 @@ function LogDetail({ base, logId, onClose }: { base: string; logId: string; onCl
           <dd>
             <span className="method">{item.method}</span> <code>{item.path}</code>
           </dd>
-          {item.route === null ? null : (
-            <>
-              <dt>Route</dt>
-              <dd>
-                <code>{item.route}</code>
-              </dd>
-            </>
-          )}
+          <Optional term="Route" value={item.route} code />
           <dt>Status</dt>
           <dd>
             <StatusBadge status={item.status} /> in {Math.round(item.durationMs)} ms
@@ -365,19 +358,21 @@ function LogDetail({ base, logId, onClose }: { base: string; logId: string; onCl
           <Optional term="Token" value={item.tokenHint} code />
           <Optional term="Client IP" value={item.ip} />
           <Optional term="User agent" value={item.userAgent} />
+          <Optional term="Request id" value={item.requestId} code />
           <Optional term="Error code" value={item.errorCode} code />
           <Optional term="Error message" value={item.errorMessage} />
-          {item.counts === null || Object.keys(item.counts).length === 0 ? null : (
+          <Optional term="Missing permission" value={item.missingPermission} code />
+          <Optional term="Permissions used" value={item.actions.join(', ')} />
+          {item.counts === null ? null : (
             <>
               <dt>Records</dt>
               <dd>
-                {Object.entries(item.counts)
-                  .map(([key, count]) => `${count} ${key}`)
-                  .join(', ')}
+                {item.counts.created} created, {item.counts.updated} updated, {item.counts.errors}{' '}
+                failed
               </dd>
             </>
           )}
-          {item.ignoredFields === null || item.ignoredFields.length === 0 ? null : (
+          {item.ignoredFields.length === 0 ? null : (
             <>
               <dt>Ignored fields</dt>
               <dd>{item.ignoredFields.join(', ')}</dd>
@@ -407,19 +402,9 @@ function Optional({
   );
 }
 
-async function loadSummary(base: string, applied: Applied, bucket: string): Promise<LogBucket[]> {
-  const range = { from: applied.from, to: applied.to };
-  try {
-    const result = await api.get<{ buckets: LogBucket[] }>(
-      `${base}/logs/summary${query({ ...range, bucket })}`,
-    );
-    return result.buckets;
-  } catch (error) {
-    // A server that names bucket sizes differently still draws the chart at its default.
-    if (!(error instanceof ApiError) || error.status !== 400) throw error;
-    const result = await api.get<{ buckets: LogBucket[] }>(`${base}/logs/summary${query(range)}`);
-    return result.buckets;
-  }
+async function loadSummary(base: string, applied: Applied, bucket: string) {
+  const search = query({ from: applied.from, to: applied.to, bucket });
+  return (await api.get<LogSummary>(`${base}/logs/summary${search}`)).buckets;
 }
 
 function isMissingRoute(error: unknown): boolean {

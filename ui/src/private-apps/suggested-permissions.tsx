@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, describeError, query } from '../api';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { formatDateTime } from '../format';
 import { listGrants } from '../permissions';
 import type { PrivateApp, SuggestedPermissions as Suggestion } from '../types';
 
@@ -44,8 +45,8 @@ export function SuggestedPermissions(props: SuggestedPermissionsProps) {
     setBusy(true);
     setError(undefined);
     try {
-      const app = await api.post<PrivateApp>(`${base}/apply`, { from, to });
-      onApplied(app);
+      const result = await api.post<{ app: PrivateApp }>(`${base}/apply`, { from, to });
+      onApplied(result.app);
       setStatus('The suggested permissions are now the app’s permissions.');
       setSuggestion(undefined);
     } catch (reason) {
@@ -81,15 +82,22 @@ export function SuggestedPermissions(props: SuggestedPermissionsProps) {
         <div className="suggestion-result">
           <GrantList
             title="Needed"
-            grants={grants}
             empty="No successful requests in this period."
+            items={grants.map((grant) => ({ grant, note: usedCount(suggestion, grant) }))}
           />
           <GrantList
             title="Held but never used"
-            grants={suggestion.unused}
             empty="Every permission the app holds was used."
+            items={suggestion.unused.map((grant) => ({ grant }))}
           />
-          <GrantList title="Refused" grants={suggestion.refused} empty="No request was refused." />
+          <GrantList
+            title="Refused"
+            empty="No request was refused for a missing permission."
+            items={suggestion.refused.map((item) => ({
+              grant: item.permission,
+              note: `${item.count} time${item.count === 1 ? '' : 's'}, last ${formatDateTime(item.lastAt)}`,
+            }))}
+          />
           {canApply ? (
             <>
               {blockedReason === undefined ? null : (
@@ -125,17 +133,31 @@ export function SuggestedPermissions(props: SuggestedPermissionsProps) {
   );
 }
 
-function GrantList({ title, grants, empty }: { title: string; grants: string[]; empty: string }) {
+function usedCount(suggestion: Suggestion, grant: string): string | undefined {
+  const count = suggestion.used.find((item) => item.permission === grant)?.count;
+  return count === undefined ? undefined : `${count} request${count === 1 ? '' : 's'}`;
+}
+
+function GrantList({
+  title,
+  items,
+  empty,
+}: {
+  title: string;
+  items: { grant: string; note?: string | undefined }[];
+  empty: string;
+}) {
   return (
     <div className="grant-list">
       <h4>{title}</h4>
-      {grants.length === 0 ? (
+      {items.length === 0 ? (
         <p className="muted">{empty}</p>
       ) : (
         <ul>
-          {grants.map((grant) => (
-            <li key={grant}>
-              <code>{grant}</code>
+          {items.map((item) => (
+            <li key={item.grant}>
+              <code>{item.grant}</code>
+              {item.note === undefined ? null : <span className="hint"> {item.note}</span>}
             </li>
           ))}
         </ul>
