@@ -69,123 +69,137 @@ export function PermissionGrid({ value, onChange, holder, label }: PermissionGri
     };
   };
 
+  const someUnavailable =
+    !readOnly && allModels.some((model) => ACTIONS.some((action) => !grantable(model, action)));
+
   return (
-    <div className="grid-scroll">
-      <table className="permission-grid" aria-label={label}>
-        <thead>
-          <tr>
-            <th scope="col">Model</th>
-            <th scope="col" className="cell-center">
-              All
-            </th>
-            {ACTIONS.map((action) => (
-              <th scope="col" key={action} className="cell-center">
-                {ACTION_LABELS[action]}
+    <>
+      {someUnavailable ? (
+        <p className="grid-legend">
+          <span className="legend-swatch unavailable-swatch" aria-hidden="true" /> Hatched cells are
+          permissions your own role lacks, so you cannot grant them.
+        </p>
+      ) : null}
+      <div className="grid-scroll">
+        <table className="permission-grid" aria-label={label}>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col" className="cell-center">
+                All
               </th>
-            ))}
-          </tr>
-          <tr className="column-toggles">
-            <th scope="row">Every model</th>
-            <td />
-            {ACTIONS.map((action) => {
-              const state = toggleState(allModels.map((model) => [model, action]));
-              return (
-                <td key={action} className="cell-center">
-                  <TriStateCheckbox label={`${ACTION_LABELS[action]} on every model`} {...state} />
-                </td>
-              );
-            })}
-          </tr>
-        </thead>
-        <tbody>
-          {GROUPS.map((group) => (
-            <Fragment key={group.title}>
-              <tr className="group-row">
-                <th colSpan={COLUMNS} scope="rowgroup">
-                  {group.title}
+              {ACTIONS.map((action) => (
+                <th scope="col" key={action} className="cell-center">
+                  {ACTION_LABELS[action]}
                 </th>
-              </tr>
-              {group.models.map((model) => {
-                const rowState = toggleState(ACTIONS.map((action) => [model, action]));
-                const rules = value.fields[model] ?? {};
-                const ruleCount = Object.keys(rules).length;
-                const open = openFields === model;
+              ))}
+            </tr>
+            <tr className="column-toggles">
+              <th scope="row">Every model</th>
+              <td />
+              {ACTIONS.map((action) => {
+                const state = toggleState(allModels.map((model) => [model, action]));
                 return (
-                  <Fragment key={model}>
-                    <tr data-model={model}>
-                      <th scope="row" className="model-name">
-                        {model}
-                        {MODEL_NOTES[model] === undefined ? null : (
-                          <span className="model-note">{MODEL_NOTES[model]}</span>
-                        )}
-                        <button
-                          type="button"
-                          className="link-button field-rules-toggle"
-                          aria-expanded={open}
-                          aria-label={`Field rules for ${model}`}
-                          onClick={() => setOpenFields(open ? undefined : model)}
-                        >
-                          {ruleCount === 0
-                            ? 'All fields'
-                            : `${ruleCount} field rule${plural(ruleCount)}`}
-                        </button>
-                      </th>
-                      <td className="cell-center">
-                        <TriStateCheckbox label={`Every action on ${model}`} {...rowState} />
-                      </td>
-                      {ACTIONS.map((action) => {
-                        const unavailable = !grantable(model, action);
-                        return (
-                          <td
-                            key={action}
-                            className={unavailable ? 'cell-center unavailable' : 'cell-center'}
-                            title={
-                              unavailable
-                                ? `Your role lacks ${model}.${action}, so you cannot grant it`
-                                : undefined
-                            }
-                          >
-                            <input
-                              type="checkbox"
-                              aria-label={`${ACTION_LABELS[action]} ${model}`}
-                              checked={can(value, model, action)}
-                              disabled={!editable(model, action)}
-                              onChange={(event) =>
-                                setCells([[model, action]], event.target.checked)
-                              }
-                            />
-                            {unavailable ? (
-                              <span className="visually-hidden">unavailable</span>
-                            ) : null}
-                          </td>
-                        );
-                      })}
-                    </tr>
-                    {open ? (
-                      <tr className="field-rules-row">
-                        <td colSpan={COLUMNS}>
-                          <FieldRules
-                            model={model}
-                            rules={rules}
-                            holderRules={holder.fields[model] ?? {}}
-                            {...(onChange === undefined
-                              ? {}
-                              : {
-                                  onChange: (field: string, access: FieldAccess | undefined) =>
-                                    onChange(withFieldRule(value, model, field, access)),
-                                })}
-                          />
-                        </td>
-                      </tr>
-                    ) : null}
-                  </Fragment>
+                  <td key={action} className="cell-center">
+                    <TriStateCheckbox
+                      label={`${ACTION_LABELS[action]} on every model`}
+                      {...state}
+                    />
+                  </td>
                 );
               })}
-            </Fragment>
-          ))}
-        </tbody>
-      </table>
-    </div>
+            </tr>
+          </thead>
+          <tbody>
+            {GROUPS.map((group) => (
+              <Fragment key={group.title}>
+                <tr className="group-row">
+                  <th colSpan={COLUMNS} scope="rowgroup">
+                    {group.title}
+                  </th>
+                </tr>
+                {group.models.map((model) => {
+                  const rowState = toggleState(ACTIONS.map((action) => [model, action]));
+                  const rules = value.fields[model] ?? {};
+                  const ruleCount = Object.keys(rules).length;
+                  const open = openFields === model;
+                  return (
+                    <Fragment key={model}>
+                      <tr data-model={model}>
+                        <th scope="row" className="model-name">
+                          {model}
+                          <button
+                            type="button"
+                            className="link-button field-rules-toggle"
+                            aria-expanded={open}
+                            aria-label={`Field rules for ${model}`}
+                            onClick={() => setOpenFields(open ? undefined : model)}
+                          >
+                            {ruleCount === 0
+                              ? 'All fields'
+                              : `${ruleCount} field rule${plural(ruleCount)}`}
+                          </button>
+                          {MODEL_NOTES[model] === undefined ? null : (
+                            <span className="model-note">{MODEL_NOTES[model]}</span>
+                          )}
+                        </th>
+                        <td className="cell-center">
+                          <TriStateCheckbox label={`Every action on ${model}`} {...rowState} />
+                        </td>
+                        {ACTIONS.map((action) => {
+                          const unavailable = !grantable(model, action);
+                          return (
+                            <td
+                              key={action}
+                              className={unavailable ? 'cell-center unavailable' : 'cell-center'}
+                              title={
+                                unavailable
+                                  ? `Your role lacks ${model}.${action}, so you cannot grant it`
+                                  : undefined
+                              }
+                            >
+                              <input
+                                type="checkbox"
+                                aria-label={`${ACTION_LABELS[action]} ${model}`}
+                                checked={can(value, model, action)}
+                                disabled={!editable(model, action)}
+                                onChange={(event) =>
+                                  setCells([[model, action]], event.target.checked)
+                                }
+                              />
+                              {unavailable ? (
+                                <span className="visually-hidden">unavailable</span>
+                              ) : null}
+                            </td>
+                          );
+                        })}
+                      </tr>
+                      {open ? (
+                        <tr className="field-rules-row">
+                          <td colSpan={COLUMNS}>
+                            <FieldRules
+                              model={model}
+                              rules={rules}
+                              holderRules={holder.fields[model] ?? {}}
+                              {...(onChange === undefined
+                                ? {}
+                                : {
+                                    onChange: (field: string, access: FieldAccess | undefined) =>
+                                      onChange(withFieldRule(value, model, field, access)),
+                                  })}
+                            />
+                          </td>
+                        </tr>
+                      ) : null}
+                    </Fragment>
+                  );
+                })}
+              </Fragment>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
 

@@ -213,8 +213,8 @@ function AppEditor({
         {tab === 'permissions' ? (
           <>
             <p className="muted">
-              What this app&apos;s tokens may do. Cells you cannot tick are permissions your own
-              role lacks: nobody can give an app more than they hold.
+              What this app&apos;s tokens may do. Nobody can give an app more than they hold
+              themselves.
             </p>
             <PermissionGrid
               label={`Permissions of ${saved.name}`}

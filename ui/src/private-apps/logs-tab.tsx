@@ -325,7 +325,7 @@ export function LogsTab({ app, unsavedPermissions, canApply, onApplied }: LogsTa
 
 export function StatusBadge({ status }: { status: number }) {
   const kind = status >= 500 ? 'error' : status >= 400 ? 'warning' : 'success';
-  return <span className={`badge badge-${kind}`}>{status}</span>;
+  return <span className={`badge badge-status badge-${kind}`}>{status}</span>;
 }
 
 function LogDetail({ base, logId, onClose }: { base: string; logId: string; onClose(): void }) {
@@ -362,7 +362,7 @@ function LogDetail({ base, logId, onClose }: { base: string; logId: string; onCl
           <Optional term="Error code" value={item.errorCode} code />
           <Optional term="Error message" value={item.errorMessage} />
           <Optional term="Missing permission" value={item.missingPermission} code />
-          <Optional term="Permissions used" value={item.actions.join(', ')} />
+          <Optional term="Actions" value={item.actions.join(', ')} />
           {item.counts === null ? null : (
             <>
               <dt>Records</dt>
