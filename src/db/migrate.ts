@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Database, Dialect } from './database.js';
 import * as foundation from './migrations/0001-foundation.js';
 import * as privateApps from './migrations/0002-private-apps.js';
+import * as records from './migrations/0003-records.js';
 import * as requestLogs from './migrations/0004-request-logs.js';
 import * as analytics from './migrations/0005-analytics.js';
 
@@ -10,6 +11,7 @@ type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<voi
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
   '0002-private-apps': privateApps,
+  '0003-records': records,
   '0004-request-logs': requestLogs,
   '0005-analytics': analytics,
 };

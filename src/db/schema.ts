@@ -18,6 +18,8 @@ export interface Schema {
   revocations: RevocationTable;
   user_activities: UserActivityTable;
   dimension_data: DimensionDataTable;
+  records: RecordTable;
+  record_domains: RecordDomainTable;
 }
 
 export interface WorkspaceTable {
@@ -153,6 +155,31 @@ export interface RequestLogTable {
   error_message: string | null;
   /** The permission a 403 named, such as `Company.update`. */
   missing_permission: string | null;
+}
+
+/** One workspace record: its JSON document plus the keys lookups and upserts match on. */
+export interface RecordTable {
+  workspace_id: string;
+  /** The permission model name, such as `Company`. */
+  model: string;
+  id: string;
+  external_id: string | null;
+  source_id: string | null;
+  /** The company a child record belongs to; null for companies and multi-company models. */
+  company_id: string | null;
+  /** Trimmed and lower-cased, for matching; the document keeps the email as sent. */
+  email: string | null;
+  doc: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** A company's email domain, lower-cased, for matching end users to companies. */
+export interface RecordDomainTable {
+  workspace_id: string;
+  domain: string;
+  company_id: string;
 }
 
 /** One user activity; `time` and `received_at` are epoch milliseconds. */

@@ -992,7 +992,7 @@ const ticket = defineModel({
 });
 
 /** Every record model, in the order of Planhat's model list. */
-export const RECORD_MODELS: readonly ModelDefinition[] = Object.freeze([
+export const MODEL_DEFINITIONS: readonly ModelDefinition[] = Object.freeze([
   company,
   endUser,
   conversation,
@@ -1015,11 +1015,11 @@ export const RECORD_MODELS: readonly ModelDefinition[] = Object.freeze([
 ]);
 
 export const RECORD_MODEL_NAMES: readonly RecordModelName[] = Object.freeze(
-  RECORD_MODELS.map((model) => model.name),
+  MODEL_DEFINITIONS.map((model) => model.name),
 );
 
-const BY_PATH = new Map(RECORD_MODELS.map((model) => [model.path, model]));
-const BY_NAME = new Map(RECORD_MODELS.map((model) => [model.name, model]));
+const BY_PATH = new Map(MODEL_DEFINITIONS.map((model) => [model.path, model]));
+const BY_NAME = new Map(MODEL_DEFINITIONS.map((model) => [model.name, model]));
 
 /** The model at `/{path}`; undefined for `leancompanies` and unknown paths. */
 export function findModelByPath(path: string): ModelDefinition | undefined {

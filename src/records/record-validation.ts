@@ -700,7 +700,22 @@ export function newObjectId(now: number | Date = Date.now()): string {
   const time = typeof now === 'number' ? now : now.getTime();
   if (!Number.isFinite(time)) throw new RangeError('newObjectId needs a finite time');
   const seconds = Math.min(Math.max(Math.floor(time / 1000), 0), 0xffff_ffff);
-  return seconds.toString(16).padStart(8, '0') + randomBytes(8).toString('hex');
+  return seconds.toString(16).padStart(8, '0') + randomHex16();
+}
+
+// Bulk writes make thousands of ids at a time; one CSPRNG call fills 512 of them.
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+function randomHex16(): string {
+  if (randomOffset + 8 > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomOffset = 0;
+  }
+  const hex = randomPool.toString('hex', randomOffset, randomOffset + 8);
+  randomOffset += 8;
+  return hex;
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   INTERNAL_MODELS,
   OPERATION_ACTIONS,
   RECORD_MODEL_NAMES,
-  RECORD_MODELS,
+  MODEL_DEFINITIONS,
   allows,
   findModelByPath,
   getField,
@@ -45,7 +45,7 @@ function fieldNames(model: ModelDefinition): string[] {
 
 describe('record model list', () => {
   it('serves every Planhat model at its Planhat path', () => {
-    const paths = Object.fromEntries(RECORD_MODELS.map((model) => [model.name, model.path]));
+    const paths = Object.fromEntries(MODEL_DEFINITIONS.map((model) => [model.name, model.path]));
     expect(paths).toEqual(EXPECTED_PATHS);
     expect(RECORD_MODEL_NAMES).toEqual(Object.keys(EXPECTED_PATHS));
   });
@@ -62,7 +62,7 @@ describe('record model list', () => {
   });
 
   it('finds models by path and by name', () => {
-    for (const model of RECORD_MODELS) {
+    for (const model of MODEL_DEFINITIONS) {
       expect(findModelByPath(model.path)).toBe(model);
       expect(getModel(model.name)).toBe(model);
     }
@@ -72,7 +72,7 @@ describe('record model list', () => {
   });
 });
 
-describe.each(RECORD_MODELS.map((model) => [model.name, model] as const))(
+describe.each(MODEL_DEFINITIONS.map((model) => [model.name, model] as const))(
   '%s definition',
   (_name, model) => {
     it('lists the server-set fields as known and computed', () => {
@@ -148,7 +148,7 @@ describe('model specifics', () => {
     const user = getModel('User');
     expect(user.storage).toBe('teamMembers');
     expect(user.operations).toEqual(['read', 'list', 'export']);
-    expect(RECORD_MODELS.filter((model) => model.storage !== 'records')).toEqual([user]);
+    expect(MODEL_DEFINITIONS.filter((model) => model.storage !== 'records')).toEqual([user]);
   });
 
   it('limits tickets to bulk upsert, list and delete', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { RECORD_MODELS, getModel } from '../../src/records/model-catalogue.js';
+import { MODEL_DEFINITIONS, getModel } from '../../src/records/model-catalogue.js';
 import {
   MAX_DEPTH,
   applySelect,
@@ -444,8 +444,8 @@ describe('prototype safety', () => {
 });
 
 describe('arbitrary input', () => {
-  const model = fc.constantFrom(...RECORD_MODELS);
-  const fieldName = (definition: (typeof RECORD_MODELS)[number]): fc.Arbitrary<string> =>
+  const model = fc.constantFrom(...MODEL_DEFINITIONS);
+  const fieldName = (definition: (typeof MODEL_DEFINITIONS)[number]): fc.Arbitrary<string> =>
     fc.oneof(fc.constantFrom(...Object.keys(definition.fields)), fc.string({ maxLength: 6 }));
   const body = model.chain((definition) =>
     fc.tuple(
@@ -752,7 +752,7 @@ describe('parseListQuery', () => {
     );
     fc.assert(
       fc.property(
-        fc.constantFrom(...RECORD_MODELS),
+        fc.constantFrom(...MODEL_DEFINITIONS),
         fc.dictionary(param, value),
         (model, query) => {
           const result = parseListQuery(model, query);
