@@ -20,6 +20,7 @@ import { OWASP_SCRYPT_COST, type ScryptCost } from './members/password.js';
 import { healthRoutes } from './observability/health.routes.js';
 import { Metrics } from './observability/metrics.js';
 import { requestLinePlugin } from './observability/request-line.plugin.js';
+import { recordRoutes } from './records/record.routes.js';
 import { roleRoutes } from './roles/role.routes.js';
 import { settingsRoutes } from './settings/settings.routes.js';
 import { uiPlugin } from './ui/ui.plugin.js';
@@ -212,6 +213,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     database,
     rateLimitPerMinute: config.analyticsRateLimitPerMinute,
   });
+  await app.register(recordRoutes, { database });
 
   await app.register(uiPlugin, {});
 

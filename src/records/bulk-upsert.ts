@@ -1,0 +1,223 @@
+import { AppError, invalidField, missingPermission } from '../shared/errors.js';
+import type { ModelDefinition } from './model-catalogue.js';
+import { call, type RecordRow, type Work } from './record-store.js';
+import { parseRecordKey } from './record-validation.js';
+import {
+  flushAudits,
+  insertRecord,
+  prepareCreate,
+  prepareUpdate,
+  resolveReference,
+  updateRecord,
+  type WriteContext,
+} from './record-writes.js';
+
+/** Planhat's cap on the items of one bulk upsert, whatever the model. */
+export const MAX_BULK_ITEMS = 5_000;
+
+/** Why one item was refused, and the item as it was sent. */
+export interface UpsertErrorItem {
+  index: number;
+  item: unknown;
+  error: string;
+  field?: string;
+  permission?: string;
+}
+
+export interface UpsertKeys {
+  _id: string;
+  externalId?: string;
+  sourceId?: string;
+}
+
+/** The answer of `PUT /{model}`, with Planhat's keys. */
+export interface UpsertReport {
+  created: number;
+  createdErrors: UpsertErrorItem[];
+  insertsKeys: UpsertKeys[];
+  updated: number;
+  updatedErrors: UpsertErrorItem[];
+  /** Every matched item, changed or not, so that clients can map their keys to `_id`. */
+  updatesKeys: UpsertKeys[];
+  /** Matched items that changed nothing. */
+  nonupdates: number;
+  /** Ids of the records the upsert changed. */
+  modified: string[];
+  /** Ids of the records the upsert created. */
+  upsertedIds: string[];
+  permissionErrors: UpsertErrorItem[];
+}
+
+export interface UpsertResult {
+  /** 200 all done, 206 some refused, 403 none done and some forbidden, 400 none done. */
+  status: 200 | 206 | 400 | 403;
+  report: UpsertReport;
+  ignoredFields: string[];
+}
+
+export interface UpsertGrants {
+  create: boolean;
+  update: boolean;
+}
+
+/**
+ * Inserts the items that match no record and updates the ones that do, item by item:
+ * each item's writes happen inside a savepoint, so a refused item leaves nothing behind
+ * and never stops the others.
+ */
+export function* bulkUpsert(
+  ctx: WriteContext,
+  items: readonly unknown[],
+  grants: UpsertGrants,
+): Work<UpsertResult> {
+  const report = emptyReport();
+  const ignored = new Set<string>();
+
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
+    let phase: 'create' | 'update' = 'create';
+    try {
+      if (!isPlainObject(item)) {
+        throw new AppError('validation_failed', { message: 'The item must be a JSON object' });
+      }
+      const match = yield* matchItem(ctx, item);
+
+      if (match === undefined) {
+        if (!grants.create) throw missingPermission(`${ctx.model.name}.create`);
+        const prepared = yield* prepareCreate(ctx, item);
+        yield* insertRecord(ctx, prepared);
+        report.created += 1;
+        report.insertsKeys.push(keysOf(prepared.row, item));
+        report.upsertedIds.push(prepared.row.id);
+        for (const field of prepared.ignoredFields) ignored.add(field);
+        continue;
+      }
+
+      phase = 'update';
+      if (!grants.update) throw missingPermission(`${ctx.model.name}.update`);
+      const prepared = yield* prepareUpdate(ctx, match, item);
+      for (const field of prepared.ignoredFields) ignored.add(field);
+      report.updatesKeys.push(keysOf(prepared.row, item));
+      if (prepared.kind === 'unchanged') {
+        report.nonupdates += 1;
+        continue;
+      }
+      yield* updateRecord(ctx, match, prepared);
+      report.updated += 1;
+      report.modified.push(prepared.row.id);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      const entry: UpsertErrorItem = {
+        index,
+        item,
+        error: error.message,
+        ...(error.field === undefined ? {} : { field: error.field }),
+        ...(error.permission === undefined ? {} : { permission: error.permission }),
+      };
+      if (error.permission !== undefined) report.permissionErrors.push(entry);
+      else if (phase === 'create') report.createdErrors.push(entry);
+      else report.updatedErrors.push(entry);
+    }
+  }
+
+  yield* flushAudits(ctx);
+  // Bulk items name their record by `_id`; that is a key, not an ignored field.
+  ignored.delete('_id');
+  return { status: statusOf(report), report, ignoredFields: [...ignored] };
+}
+
+/**
+ * The stored record an item names, trying the model's keys in order: `_id`, then
+ * `sourceId`, then `externalId` (within the item's company for child models), then an
+ * end user's email when exactly one end user has it. None: the item is new.
+ */
+function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<RecordRow | undefined> {
+  const { model, workspaceId } = ctx;
+  for (const key of model.upsertKeys) {
+    const raw = item[key];
+    if (raw === undefined || raw === null || raw === '') continue;
+    if (typeof raw !== 'string') {
+      if (key === '_id') throw invalidField('_id', 'must be an ObjectId');
+      continue;
+    }
+
+    let rows: RecordRow[];
+    if (key === '_id') {
+      const parsed = parseRecordKey(raw, 'plain');
+      if (parsed.kind !== 'id') throw invalidField('_id', 'must be an ObjectId');
+      rows = yield* call('find', workspaceId, model.name, parsed);
+    } else if (key === 'sourceId') {
+      rows = yield* call('find', workspaceId, model.name, { kind: 'sourceId', value: raw });
+    } else if (key === 'externalId') {
+      const companyId = yield* itemCompany(ctx, model, item);
+      rows = yield* call('find', workspaceId, model.name, {
+        kind: 'externalId',
+        value: raw,
+        ...(companyId === undefined ? {} : { companyId }),
+      });
+    } else if (key === 'email') {
+      rows = yield* call('findByEmail', workspaceId, model.name, raw.trim().toLowerCase());
+      // An email shared by several records is no key.
+      if (rows.length === 1) return rows[0];
+      continue;
+    } else {
+      continue;
+    }
+
+    const [row, other] = rows;
+    if (other !== undefined) throw invalidField(key, 'matches several records; send their _id');
+    if (row !== undefined) return row;
+  }
+  return undefined;
+}
+
+/** The company whose records an item's externalId is unique among, when it names one. */
+function* itemCompany(
+  ctx: WriteContext,
+  model: ModelDefinition,
+  item: Record<string, unknown>,
+): Work<string | undefined> {
+  const ref = model.companyRef;
+  if (model.externalIdScope !== 'company' || ref === undefined) return undefined;
+  const raw = item[ref.field];
+  if (typeof raw !== 'string' || raw === '') return undefined;
+  const found = yield* resolveReference(ctx, ref.field, 'Company', raw);
+  return found.id;
+}
+
+function keysOf(row: RecordRow, item: Record<string, unknown>): UpsertKeys {
+  return {
+    _id: row.id,
+    ...(item.externalId !== undefined && row.externalId !== null
+      ? { externalId: row.externalId }
+      : {}),
+    ...(item.sourceId !== undefined && row.sourceId !== null ? { sourceId: row.sourceId } : {}),
+  };
+}
+
+function statusOf(report: UpsertReport): UpsertResult['status'] {
+  const refused =
+    report.createdErrors.length + report.updatedErrors.length + report.permissionErrors.length;
+  if (refused === 0) return 200;
+  if (report.created + report.updated + report.nonupdates > 0) return 206;
+  return report.permissionErrors.length > 0 ? 403 : 400;
+}
+
+export function emptyReport(): UpsertReport {
+  return {
+    created: 0,
+    createdErrors: [],
+    insertsKeys: [],
+    updated: 0,
+    updatedErrors: [],
+    updatesKeys: [],
+    nonupdates: 0,
+    modified: [],
+    upsertedIds: [],
+    permissionErrors: [],
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

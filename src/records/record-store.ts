@@ -1,0 +1,156 @@
+import type { AuditEventInput } from '../audit/audit.repository.js';
+import type { CustomFieldDefinition } from './record-validation.js';
+
+/**
+ * Record writes are written once, as generators that yield storage calls, and run by
+ * one of two drivers: synchronously inside a single better-sqlite3 transaction (where
+ * an `await` would let other requests' statements into the open transaction), or
+ * asynchronously inside a PostgreSQL transaction. The write logic never knows which.
+ */
+
+/** An audit event of a record write, stamped with the write's time. */
+export interface RecordAuditEvent extends AuditEventInput {
+  readonly at: string;
+}
+
+/** A custom field definition as stored, with its record id. */
+export interface StoredCustomField extends CustomFieldDefinition {
+  readonly id: string;
+}
+
+/** One stored record, as the write logic and the readers see it. */
+export interface RecordRow {
+  workspaceId: string;
+  model: string;
+  id: string;
+  externalId: string | null;
+  sourceId: string | null;
+  companyId: string | null;
+  /** Trimmed and lower-cased. */
+  email: string | null;
+  /** The record as JSON text, exactly as it is served. */
+  doc: string;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/**
+ * How to find a record. An `externalId` lookup with `companyId` looks among that
+ * company's records only (null: among records without a company); without it, among
+ * every record of the model.
+ */
+export type KeyLookup =
+  | { readonly kind: 'id'; readonly value: string }
+  | { readonly kind: 'sourceId'; readonly value: string }
+  | { readonly kind: 'externalId'; readonly value: string; readonly companyId?: string | null };
+
+/** Every storage call a write may make, in its synchronous form. */
+export interface RecordStoreOps {
+  /** At most two matches: a second one means the key is ambiguous. */
+  find(workspaceId: string, model: string, key: KeyLookup): RecordRow[];
+  /** At most two matches, by trimmed lower-cased email. */
+  findByEmail(workspaceId: string, model: string, email: string): RecordRow[];
+  /** Every record, of any model, that belongs to the company. */
+  findChildren(workspaceId: string, companyId: string): RecordRow[];
+  /** The oldest company with this lower-cased email domain. */
+  companyByDomain(workspaceId: string, domain: string): string | undefined;
+  customFields(workspaceId: string): StoredCustomField[];
+  /** Throws DuplicateKeyError when a unique key is taken. */
+  insert(row: RecordRow): void;
+  /** Replaces the stored row with the same primary key; throws DuplicateKeyError too. */
+  update(row: RecordRow): void;
+  remove(workspaceId: string, model: string, id: string): void;
+  setDomains(workspaceId: string, companyId: string, domains: readonly string[]): void;
+  /** Audit events, written together at the end of a write. */
+  audit(events: readonly RecordAuditEvent[]): void;
+  /**
+   * Opens the one level of savepoint that makes one record's writes atomic, told how
+   * many statements will follow. SQLite may skip it for a single statement: a refused
+   * statement there changes nothing and leaves the transaction usable. PostgreSQL
+   * aborts the whole transaction on any error, so it always needs the savepoint.
+   */
+  savepoint(statements: number): void;
+  release(): void;
+  rollback(): void;
+}
+
+export type AsyncRecordStore = {
+  [K in keyof RecordStoreOps]: (
+    ...args: Parameters<RecordStoreOps[K]>
+  ) => Promise<ReturnType<RecordStoreOps[K]>>;
+};
+
+export interface StoreCall {
+  readonly op: keyof RecordStoreOps;
+  readonly args: readonly unknown[];
+}
+
+/** A write: a generator of storage calls that returns T. */
+export type Work<T> = Generator<StoreCall, T, unknown>;
+
+/** Makes one storage call from inside a write: `const rows = yield* call('find', ...)`. */
+export function* call<K extends keyof RecordStoreOps>(
+  op: K,
+  ...args: Parameters<RecordStoreOps[K]>
+): Generator<StoreCall, ReturnType<RecordStoreOps[K]>, unknown> {
+  // The driver answers each call with what the named operation returned.
+  return (yield { op, args }) as ReturnType<RecordStoreOps[K]>;
+}
+
+type AnyOperation = (...args: readonly unknown[]) => unknown;
+
+/** Runs a write to completion with synchronous storage; errors are thrown into it. */
+export function runSync<T>(work: Work<T>, store: RecordStoreOps): T {
+  let step = work.next();
+  while (step.done !== true) {
+    const { op, args } = step.value;
+    let result: unknown;
+    try {
+      result = (store[op] as AnyOperation).call(store, ...args);
+    } catch (error) {
+      step = work.throw(error);
+      continue;
+    }
+    step = work.next(result);
+  }
+  return step.value;
+}
+
+/** Runs a write to completion with asynchronous storage; errors are thrown into it. */
+export async function runAsync<T>(work: Work<T>, store: AsyncRecordStore): Promise<T> {
+  let step = work.next();
+  while (step.done !== true) {
+    const { op, args } = step.value;
+    let result: unknown;
+    try {
+      result = await (store[op] as AnyOperation).call(store, ...args);
+    } catch (error) {
+      step = work.throw(error);
+      continue;
+    }
+    step = work.next(result);
+  }
+  return step.value;
+}
+
+export type UniqueKey = 'externalId' | 'sourceId' | '_id';
+
+/** A write collided with a unique key that another record of the model holds. */
+export class DuplicateKeyError extends Error {
+  override name = 'DuplicateKeyError';
+
+  constructor(
+    readonly key: UniqueKey,
+    options?: { cause?: unknown },
+  ) {
+    super(`another record has this ${key}`, options);
+  }
+}
+
+/** Reads which unique key a driver's constraint error names, from its message or name. */
+export function duplicateKeyOf(text: string): UniqueKey {
+  if (text.includes('external_id')) return 'externalId';
+  if (text.includes('source_id')) return 'sourceId';
+  return '_id';
+}
