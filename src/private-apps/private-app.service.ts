@@ -99,46 +99,56 @@ export class PrivateAppService {
       if (problem !== undefined) throw invalidField('ipAllowlist', problem);
     }
 
-    await this.db.transaction().execute(async (trx) => {
-      const before = await this.find(trx, principal, id);
-      // Editing a stronger app would let the editor hand out its tokens' reach.
-      requireNoEscalation(principal, before.permissions);
-      await apps.updateApp(trx, principal.workspaceId, id, input, nowIso());
-      for (const event of auditEvents(before, input)) {
-        await recordAudit(trx, {
-          workspaceId: principal.workspaceId,
-          actor: principal.actor,
-          targetType: 'ServiceAccount',
-          targetId: id,
-          ...event,
-        });
-      }
-    });
-    // Permissions, the switch and the allowlist are all read at verification: drop the
-    // cached copies everywhere so the next request sees the committed state.
-    await this.bus.publish({ kind: 'app', appId: id });
+    const release = this.bus.hold({ kind: 'app', appId: id });
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const before = await this.find(trx, principal, id);
+        // Editing a stronger app would let the editor hand out its tokens' reach.
+        requireNoEscalation(principal, before.permissions);
+        await apps.updateApp(trx, principal.workspaceId, id, input, nowIso());
+        for (const event of auditEvents(before, input)) {
+          await recordAudit(trx, {
+            workspaceId: principal.workspaceId,
+            actor: principal.actor,
+            targetType: 'ServiceAccount',
+            targetId: id,
+            ...event,
+          });
+        }
+      });
+      // Permissions, the switch and the allowlist are all read at verification: drop the
+      // cached copies everywhere so the next request sees the committed state.
+      await this.bus.publish({ kind: 'app', appId: id });
+    } finally {
+      release();
+    }
     return this.get(principal, id);
   }
 
   /** Deletes the app and every token it has; its tokens stop working at once. */
   async remove(principal: Principal, id: string) {
     requirePermission(principal, 'ServiceAccount', 'remove');
-    await this.db.transaction().execute(async (trx) => {
-      const app = await this.find(trx, principal, id);
-      requireNoEscalation(principal, app.permissions);
-      const now = nowIso();
-      await markDeleted(trx, principal.workspaceId, { appId: id }, now);
-      await apps.deleteApp(trx, principal.workspaceId, id);
-      await recordAudit(trx, {
-        workspaceId: principal.workspaceId,
-        actor: principal.actor,
-        action: 'privateApp.delete',
-        targetType: 'ServiceAccount',
-        targetId: id,
-        changes: { name: app.name, tokensDeleted: app.tokenCount },
+    const release = this.bus.hold({ kind: 'app', appId: id });
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const app = await this.find(trx, principal, id);
+        requireNoEscalation(principal, app.permissions);
+        const now = nowIso();
+        await markDeleted(trx, principal.workspaceId, { appId: id }, now);
+        await apps.deleteApp(trx, principal.workspaceId, id);
+        await recordAudit(trx, {
+          workspaceId: principal.workspaceId,
+          actor: principal.actor,
+          action: 'privateApp.delete',
+          targetType: 'ServiceAccount',
+          targetId: id,
+          changes: { name: app.name, tokensDeleted: app.tokenCount },
+        });
       });
-    });
-    await this.bus.publish({ kind: 'app', appId: id });
+      await this.bus.publish({ kind: 'app', appId: id });
+    } finally {
+      release();
+    }
   }
 
   private async find(executor: Executor, principal: Principal, id: string) {

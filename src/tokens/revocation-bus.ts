@@ -16,10 +16,30 @@ export interface RevocationBus {
    * push. Verification calls it before trusting its cache.
    */
   sync(): void;
+  /**
+   * Marks a revocation as in progress, from before its commit until `publish` has run, so
+   * that no request in between is answered from the cache. Returns the release.
+   */
+  hold(revocation: Revocation): () => void;
+  /** Whether verification of this token must skip the cache right now. */
+  isHeld(tokenHash: string, appId: string, workspaceId: string): boolean;
+  /** Grows with every hold and every delivered revocation. */
+  readonly generation: number;
   close(): Promise<void>;
 }
 
 const CHANNEL = 'app_center_revocations';
+
+function heldKey(revocation: Revocation): string {
+  switch (revocation.kind) {
+    case 'token':
+      return `token:${revocation.tokenHash}`;
+    case 'app':
+      return `app:${revocation.appId}`;
+    case 'tenant':
+      return `tenant:${revocation.workspaceId}`;
+  }
+}
 
 function parse(message: string): Revocation | undefined {
   try {
@@ -33,6 +53,31 @@ function parse(message: string): Revocation | undefined {
 /** One process: listeners are called in place. */
 export class LocalRevocationBus implements RevocationBus {
   protected readonly listeners: Array<(revocation: Revocation) => void> = [];
+  private readonly held = new Map<string, number>();
+  generation = 0;
+
+  hold(revocation: Revocation): () => void {
+    this.generation += 1;
+    const key = heldKey(revocation);
+    this.held.set(key, (this.held.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.held.get(key) ?? 1) - 1;
+      if (left <= 0) this.held.delete(key);
+      else this.held.set(key, left);
+    };
+  }
+
+  isHeld(tokenHash: string, appId: string, workspaceId: string): boolean {
+    if (this.held.size === 0) return false;
+    return (
+      this.held.has(`token:${tokenHash}`) ||
+      this.held.has(`app:${appId}`) ||
+      this.held.has(`tenant:${workspaceId}`)
+    );
+  }
 
   async publish(revocation: Revocation): Promise<void> {
     this.deliver(revocation);
@@ -43,6 +88,7 @@ export class LocalRevocationBus implements RevocationBus {
   }
 
   protected deliver(revocation: Revocation): void {
+    this.generation += 1;
     for (const listener of this.listeners) listener(revocation);
   }
 

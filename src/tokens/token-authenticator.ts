@@ -129,10 +129,21 @@ export class CachingTokenAuthenticator implements TokenAuthenticator {
     this.bus.sync();
     const cached = this.cache.get(tokenHash);
     const now = this.now();
-    if (cached !== undefined && now - cached.cachedAt < this.ttl) return cached.record;
+    if (
+      cached !== undefined &&
+      now - cached.cachedAt < this.ttl &&
+      !this.bus.isHeld(tokenHash, cached.record.appId, cached.record.workspaceId)
+    ) {
+      return cached.record;
+    }
 
+    const generation = this.bus.generation;
     const record = await this.lookup(tokenHash);
     if (record === undefined) throw new AppError('token_invalid');
+    // A lookup that overlapped a revocation may have read the state from before it: use
+    // it for this request, which began before the commit, but never cache it.
+    if (generation !== this.bus.generation) return record;
+    if (this.bus.isHeld(tokenHash, record.appId, record.workspaceId)) return record;
     if (this.cache.size >= this.size) {
       const oldest = this.cache.keys().next();
       if (oldest.done !== true) this.cache.delete(oldest.value);

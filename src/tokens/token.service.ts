@@ -61,27 +61,33 @@ export class TokenService {
   /** Deletes one token; the app and its other tokens are untouched. */
   async remove(principal: Principal, appId: string, tokenId: string): Promise<void> {
     requirePermission(principal, 'ServiceAccount', 'update');
-    const hashes = await this.db.transaction().execute(async (trx) => {
-      await this.findAppWithin(trx, principal, appId);
-      const token = await tokens.findToken(trx, principal.workspaceId, appId, tokenId);
-      if (token === undefined) throw notFound('token');
-      const deleted = await tokens.markDeleted(
-        trx,
-        principal.workspaceId,
-        { appId, tokenId },
-        nowIso(),
-      );
-      await recordAudit(trx, {
-        workspaceId: principal.workspaceId,
-        actor: principal.actor,
-        action: 'privateApp.token.delete',
-        targetType: 'ServiceAccount',
-        targetId: appId,
-        changes: { tokenId, hint: token.hint },
+    const releases: Array<() => void> = [];
+    try {
+      const hashes = await this.db.transaction().execute(async (trx) => {
+        await this.findAppWithin(trx, principal, appId);
+        const token = await tokens.findToken(trx, principal.workspaceId, appId, tokenId);
+        if (token === undefined) throw notFound('token');
+        releases.push(this.bus.hold({ kind: 'token', tokenHash: token.tokenHash }));
+        const deleted = await tokens.markDeleted(
+          trx,
+          principal.workspaceId,
+          { appId, tokenId },
+          nowIso(),
+        );
+        await recordAudit(trx, {
+          workspaceId: principal.workspaceId,
+          actor: principal.actor,
+          action: 'privateApp.token.delete',
+          targetType: 'ServiceAccount',
+          targetId: appId,
+          changes: { tokenId, hint: token.hint },
+        });
+        return deleted;
       });
-      return deleted;
-    });
-    for (const tokenHash of hashes) await this.bus.publish({ kind: 'token', tokenHash });
+      for (const tokenHash of hashes) await this.bus.publish({ kind: 'token', tokenHash });
+    } finally {
+      for (const release of releases) release();
+    }
   }
 
   /**
@@ -100,32 +106,38 @@ export class TokenService {
         `must be an integer from 0 to ${MAX_ROTATION_GRACE_SECONDS}`,
       );
     }
-    const result = await this.db.transaction().execute(async (trx) => {
-      await this.findAppWithin(trx, principal, appId);
-      const old = await tokens.findToken(trx, principal.workspaceId, appId, tokenId);
-      if (old === undefined) throw notFound('token');
-      if (old.retiresAt !== null) throw invalidField('tokenId', 'names a token already rotated');
-      const issued = await this.issue(trx, principal, appId, {
-        label: old.label,
-        ...(old.expiresAt === null ? {} : { expiresAt: old.expiresAt }),
+    const releases: Array<() => void> = [];
+    try {
+      const result = await this.db.transaction().execute(async (trx) => {
+        await this.findAppWithin(trx, principal, appId);
+        const old = await tokens.findToken(trx, principal.workspaceId, appId, tokenId);
+        if (old === undefined) throw notFound('token');
+        if (old.retiresAt !== null) throw invalidField('tokenId', 'names a token already rotated');
+        releases.push(this.bus.hold({ kind: 'token', tokenHash: old.tokenHash }));
+        const issued = await this.issue(trx, principal, appId, {
+          label: old.label,
+          ...(old.expiresAt === null ? {} : { expiresAt: old.expiresAt }),
+        });
+        const retiresAt = nowIso(Date.now() + graceSeconds * 1000);
+        await tokens.setRetirement(trx, principal.workspaceId, tokenId, retiresAt, issued.info.id);
+        await recordAudit(trx, {
+          workspaceId: principal.workspaceId,
+          actor: principal.actor,
+          action: 'privateApp.token.rotate',
+          targetType: 'ServiceAccount',
+          targetId: appId,
+          changes: { tokenId, newTokenId: issued.info.id, retiresAt },
+        });
+        const retiring = { ...old, retiresAt, replacedBy: issued.info.id };
+        return { ...issued, retiring, oldHash: old.tokenHash };
       });
-      const retiresAt = nowIso(Date.now() + graceSeconds * 1000);
-      await tokens.setRetirement(trx, principal.workspaceId, tokenId, retiresAt, issued.info.id);
-      await recordAudit(trx, {
-        workspaceId: principal.workspaceId,
-        actor: principal.actor,
-        action: 'privateApp.token.rotate',
-        targetType: 'ServiceAccount',
-        targetId: appId,
-        changes: { tokenId, newTokenId: issued.info.id, retiresAt },
-      });
-      const retiring = { ...old, retiresAt, replacedBy: issued.info.id };
-      return { ...issued, retiring, oldHash: old.tokenHash };
-    });
-    await this.bus.publish({ kind: 'token', tokenHash: result.oldHash });
-    const { oldHash: _oldHash, retiring, ...issued } = result;
-    const { tokenHash: _tokenHash, ...retiringInfo } = retiring;
-    return { ...issued, retiring: retiringInfo };
+      await this.bus.publish({ kind: 'token', tokenHash: result.oldHash });
+      const { oldHash: _oldHash, retiring, ...issued } = result;
+      const { tokenHash: _tokenHash, ...retiringInfo } = retiring;
+      return { ...issued, retiring: retiringInfo };
+    } finally {
+      for (const release of releases) release();
+    }
   }
 
   /**
@@ -137,31 +149,36 @@ export class TokenService {
     for (const token of presented) {
       if (checkTokenShape(token) !== 'valid') continue;
       const tokenHash = hashToken(token);
-      const revoked = await this.db.transaction().execute(async (trx) => {
-        const row = await trx
-          .selectFrom('api_tokens')
-          .select(['id', 'workspace_id', 'app_id', 'hint'])
-          .where('token_hash', '=', tokenHash)
-          .where('deleted_at', 'is', null)
-          .executeTakeFirst();
-        if (row === undefined) return false;
-        await tokens.markDeleted(
-          trx,
-          row.workspace_id,
-          { appId: row.app_id, tokenId: row.id },
-          nowIso(),
-        );
-        await recordAudit(trx, {
-          workspaceId: row.workspace_id,
-          actor,
-          action: 'privateApp.token.revokeLeaked',
-          targetType: 'ServiceAccount',
-          targetId: row.app_id,
-          changes: { tokenId: row.id, hint: row.hint },
+      const release = this.bus.hold({ kind: 'token', tokenHash });
+      try {
+        const revoked = await this.db.transaction().execute(async (trx) => {
+          const row = await trx
+            .selectFrom('api_tokens')
+            .select(['id', 'workspace_id', 'app_id', 'hint'])
+            .where('token_hash', '=', tokenHash)
+            .where('deleted_at', 'is', null)
+            .executeTakeFirst();
+          if (row === undefined) return false;
+          await tokens.markDeleted(
+            trx,
+            row.workspace_id,
+            { appId: row.app_id, tokenId: row.id },
+            nowIso(),
+          );
+          await recordAudit(trx, {
+            workspaceId: row.workspace_id,
+            actor,
+            action: 'privateApp.token.revokeLeaked',
+            targetType: 'ServiceAccount',
+            targetId: row.app_id,
+            changes: { tokenId: row.id, hint: row.hint },
+          });
+          return true;
         });
-        return true;
-      });
-      if (revoked) await this.bus.publish({ kind: 'token', tokenHash });
+        if (revoked) await this.bus.publish({ kind: 'token', tokenHash });
+      } finally {
+        release();
+      }
     }
   }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.js';
 import { parseConfig, type Config } from '../../src/config/config.js';
 import type { ScryptCost } from '../../src/members/password.js';
+import type { RevocationBus } from '../../src/tokens/revocation-bus.js';
 import { initWorkspace, type InitResult } from '../../src/workspaces/workspace.service.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -32,7 +33,10 @@ export interface TestApp {
 
 export async function createTestApp(
   overrides: Partial<Config> = {},
-  appOptions: { loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number } } = {},
+  appOptions: {
+    loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number };
+    revocations?: RevocationBus;
+  } = {},
 ): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const config = { ...parseConfig({ LOG_LEVEL: 'info' }), ...overrides };
@@ -49,6 +53,7 @@ export async function createTestApp(
     logStream,
     passwordCost: TEST_PASSWORD_COST,
     loginLimits: appOptions.loginLimits ?? { perIpPerMinute: 1000, perAccountPerMinute: 1000 },
+    ...(appOptions.revocations === undefined ? {} : { revocations: appOptions.revocations }),
   });
   await app.ready();
 
