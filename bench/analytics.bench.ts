@@ -1,0 +1,354 @@
+// Analytics ingestion: bulk posts of 5,000 activities over HTTP against the raw
+// better-sqlite3 (or PostgreSQL) insert of the same rows, and single-activity posts.
+//
+//   npx tsx bench/analytics.bench.ts [--quick]
+//   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/analytics.bench.ts
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { normalizeActivity } from '../src/analytics/activity-payload.js';
+import { createAnalyticsWriter, type ActivityRow } from '../src/analytics/analytics.repository.js';
+import { parseDatabaseUrl } from '../src/config/config.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { initWorkspace } from '../src/workspaces/workspace.service.js';
+import { median, printTable, type BenchOptions, type Figure } from './lib/figures.js';
+
+interface CannonResult {
+  requests: { average: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (options: {
+  url: string;
+  method: 'POST' | 'GET';
+  connections: number;
+  duration: number;
+  headers: Record<string, string>;
+  body?: string;
+}) => Promise<CannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const SERVER = fileURLToPath(new URL('./analytics-server.ts', import.meta.url));
+const BATCH = 5_000;
+const TARGET_PER_SECOND = 100_000;
+
+/** Activity-shaped items as an exporter sends them: 2,000 users in 300 companies. */
+function activityItems(count: number, offset: number) {
+  const start = Date.UTC(2024, 0, 1);
+  return Array.from({ length: count }, (_, index) => {
+    const i = offset + index;
+    return {
+      email: `user${i % 2_000}@customer${i % 300}.example`,
+      externalId: `user-${i % 2_000}`,
+      companyExternalId: `company-${i % 300}`,
+      action: ['Logged in', 'Viewed dashboard', 'Exported report'][i % 3],
+      date: new Date(start + i * 1_000).toISOString(),
+      info: { page: '/reports/weekly', plan: 'pro' },
+    };
+  });
+}
+
+/** The rows ingestion makes of those items, for the raw insert. */
+function rowsOf(items: unknown[]): ActivityRow[] {
+  const now = new Date();
+  return items.map((item) => {
+    const result = normalizeActivity(item, now);
+    if (!result.ok) throw new Error(result.error);
+    const activity = result.activity;
+    return {
+      time: Date.parse(activity.date),
+      action: activity.action,
+      weight: activity.weight,
+      count: activity.count,
+      email: activity.email ?? null,
+      externalId: activity.externalId ?? null,
+      companyExternalId: activity.companyExternalId ?? null,
+      name: activity.name ?? null,
+      endUserId: null,
+      companyId: null,
+      info: activity.info === null ? null : JSON.stringify(activity.info),
+    };
+  });
+}
+
+interface Target {
+  label: string;
+  url: string;
+  database: Database;
+  workspaceId: string;
+  tenantToken: string;
+  drop(): Promise<void>;
+}
+
+async function seeded(label: string, url: string, drop: () => Promise<void>): Promise<Target> {
+  const database = openDatabase(parseDatabaseUrl(url));
+  await migrateToLatest(database);
+  const { workspace } = await initWorkspace(database.db, {
+    workspaceName: 'Bench',
+    adminEmail: 'bench@example.com',
+    adminPassword: 'bench password 123',
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
+  const tenantToken = workspace.tenantToken;
+  return { label, url, database, workspaceId: workspace.id, tenantToken, drop };
+}
+
+async function sqliteTarget(): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'app-center-bench-'));
+  return seeded('SQLite', `sqlite:${join(dir, 'analytics.db')}`, async () => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+async function postgresTarget(url: string): Promise<Target> {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const scoped = new URL(url);
+  scoped.searchParams.set('options', `-c search_path=${schema}`);
+  return seeded('PostgreSQL', scoped.toString(), async () => {
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  });
+}
+
+async function startServer(databaseUrl: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (line.startsWith('{"ready"')) resolve((JSON.parse(line) as { ready: string }).ready);
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Posts a body and resolves with the status once the whole answer has arrived. */
+function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sent = request(
+      url,
+      {
+        agent,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    sent.once('error', reject);
+    sent.end(body);
+  });
+}
+
+/** Items per second of bulk posts, `inFlight` at a time, each one acknowledged. */
+async function bulkOverHttp(serverUrl: string, tenant: string, bodies: Buffer[], inFlight: number) {
+  const url = new URL(`${serverUrl}/analytics/bulk/${tenant}`);
+  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next] as Buffer;
+        next += 1;
+        const status = await post(agent, url, body);
+        if (status !== 200) throw new Error(`bulk post answered ${status}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return (bodies.length * BATCH) / seconds;
+}
+
+/**
+ * Rows per second straight into the database, in transactions of 5,000: on SQLite one
+ * reused better-sqlite3 statement per row, on PostgreSQL the writer's one unnest insert.
+ */
+async function rawInsert(target: Target, batches: ActivityRow[][]) {
+  const sqlite = target.database.sqlite;
+  const started = performance.now();
+  if (sqlite === undefined) {
+    const writer = createAnalyticsWriter(target.database);
+    for (const rows of batches) await writer.insertActivities(target.workspaceId, 0, rows);
+  } else {
+    const insert = sqlite.prepare(
+      `insert into user_activities (workspace_id, received_at, time, action, weight, count,
+       email, external_id, company_external_id, name, enduser_id, company_id, info)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const write = sqlite.transaction((rows: ActivityRow[]) => {
+      const at = Date.now();
+      for (const r of rows) {
+        insert.run(
+          target.workspaceId,
+          at,
+          r.time,
+          r.action,
+          r.weight,
+          r.count,
+          r.email,
+          r.externalId,
+          r.companyExternalId,
+          r.name,
+          r.endUserId,
+          r.companyId,
+          r.info,
+        );
+      }
+    });
+    for (const rows of batches) write(rows);
+  }
+  return (batches.length * BATCH) / ((performance.now() - started) / 1000);
+}
+
+/**
+ * The same rows into a second database of the same schema: first straight through the
+ * writer, then as bulk posts over HTTP to a server process. Rounds alternate the two, as
+ * this machine's speed drifts over minutes.
+ */
+async function benchBulk(make: () => Promise<Target>, options: BenchOptions): Promise<Figure[]> {
+  const perRound = options.quick ? 10 : 30;
+  const rounds = options.quick ? 1 : 3;
+  const items = Array.from({ length: perRound }, (_, batch) => activityItems(BATCH, batch * BATCH));
+  const bodies = items.map((batch) => Buffer.from(JSON.stringify(batch)));
+  const rows = items.map(rowsOf);
+
+  const raw = await make();
+  const served = await make();
+  const server = await startServer(served.url);
+  const rawRates: number[] = [];
+  const httpRates: number[] = [];
+  const concurrentRates: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round += 1) {
+      rawRates.push(await rawInsert(raw, rows));
+      httpRates.push(await bulkOverHttp(server.url, served.tenantToken, bodies, 1));
+      concurrentRates.push(await bulkOverHttp(server.url, served.tenantToken, bodies, 4));
+    }
+  } finally {
+    await server.stop();
+    await raw.database.close();
+    await served.database.close();
+    await raw.drop();
+    await served.drop();
+  }
+
+  const rawRate = median(rawRates);
+  const httpRate = median(httpRates);
+  const concurrentRate = median(concurrentRates);
+  const label = raw.label;
+  const target = raw.label === 'SQLite' ? `≥ ${TARGET_PER_SECOND.toLocaleString('en-US')}` : '';
+  const met = (rate: number) => (raw.label === 'SQLite' ? rate >= TARGET_PER_SECOND : undefined);
+  return [
+    { figure: `${label}: raw insert, 5,000 per transaction`, value: rawRate, unit: 'rows/s' },
+    {
+      figure: `${label}: bulk over HTTP, 5,000 per post, 1 in flight`,
+      value: httpRate,
+      unit: 'items/s',
+      baseline: rawRate,
+      ratio: httpRate / rawRate,
+      target,
+      ...(met(httpRate) === undefined ? {} : { met: met(httpRate) }),
+    },
+    {
+      figure: `${label}: bulk over HTTP, 5,000 per post, 4 in flight`,
+      value: concurrentRate,
+      unit: 'items/s',
+      baseline: rawRate,
+      ratio: concurrentRate / rawRate,
+      target,
+      ...(met(concurrentRate) === undefined ? {} : { met: met(concurrentRate) }),
+    },
+  ];
+}
+
+/** Single-activity posts from 50 connections, against GET /healthz on the same server. */
+async function benchSingle(make: () => Promise<Target>, options: BenchOptions) {
+  const target = await make();
+  const server = await startServer(target.url);
+  const duration = options.quick ? 3 : 8;
+  const body = JSON.stringify({
+    email: 'ada@example.com',
+    externalId: 'user-1',
+    companyExternalId: 'acme',
+    action: 'Logged in',
+    info: { page: '/home' },
+  });
+  try {
+    const run = (path: string, method: 'POST' | 'GET') =>
+      autocannon({
+        url: `${server.url}${path}`,
+        method,
+        connections: 50,
+        duration,
+        headers: { 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body } : {}),
+      });
+    const bare = await run('/healthz', 'GET');
+    const single = await run(`/analytics/${target.tenantToken}`, 'POST');
+    if (single.non2xx > 0 || single.errors > 0) {
+      throw new Error(`single posts failed: ${single.non2xx} non-2xx, ${single.errors} errors`);
+    }
+    const value = single.requests.average;
+    const baseline = bare.requests.average;
+    return [
+      {
+        figure: `${target.label}: single-activity POST, 50 connections`,
+        value,
+        unit: 'req/s',
+        baseline,
+        ratio: value / baseline,
+      },
+    ];
+  } finally {
+    await server.stop();
+    await target.database.close();
+    await target.drop();
+  }
+}
+
+export async function benchAnalytics(options: BenchOptions): Promise<Figure[]> {
+  const figures = [
+    ...(await benchBulk(sqliteTarget, options)),
+    ...(await benchSingle(sqliteTarget, options)),
+  ];
+  const postgresUrl = options.postgresUrl;
+  if (postgresUrl !== undefined) {
+    const make = () => postgresTarget(postgresUrl);
+    figures.push(...(await benchBulk(make, options)), ...(await benchSingle(make, options)));
+  }
+  return figures;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const figures = await benchAnalytics({
+    quick: process.argv.includes('--quick'),
+    postgresUrl: process.env.BENCH_DATABASE_URL,
+  });
+  printTable(figures);
+}
