@@ -80,9 +80,13 @@ export function* bulkUpsert(
       if (!isPlainObject(item)) {
         throw new AppError('validation_failed', { message: 'The item must be a JSON object' });
       }
-      const match = yield* matchItem(ctx, item);
+      const found = yield* matchItem(ctx, item);
+      if (found.kind === 'ambiguous') {
+        phase = 'update';
+        throw invalidField(found.key, 'matches several records; send their _id');
+      }
 
-      if (match === undefined) {
+      if (found.kind === 'new') {
         if (!grants.create) throw missingPermission(`${ctx.model.name}.create`);
         const prepared = yield* prepareCreate(ctx, item);
         yield* insertRecord(ctx, prepared);
@@ -94,6 +98,7 @@ export function* bulkUpsert(
       }
 
       phase = 'update';
+      const match = found.row;
       if (!grants.update) throw missingPermission(`${ctx.model.name}.update`);
       const prepared = yield* prepareUpdate(ctx, match, item);
       for (const field of prepared.ignoredFields) ignored.add(field);
@@ -129,9 +134,15 @@ export function* bulkUpsert(
 /**
  * The stored record an item names, trying the model's keys in order: `_id`, then
  * `sourceId`, then `externalId` (within the item's company for child models), then an
- * end user's email when exactly one end user has it. None: the item is new.
+ * end user's email when exactly one end user has it. None: the item is new. A key that
+ * matches several records is refused, as an update.
  */
-function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<RecordRow | undefined> {
+type Match =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'match'; readonly row: RecordRow }
+  | { readonly kind: 'ambiguous'; readonly key: string };
+
+function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Match> {
   const { model, workspaceId } = ctx;
   for (const key of model.upsertKeys) {
     const raw = item[key];
@@ -158,17 +169,18 @@ function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Reco
     } else if (key === 'email') {
       rows = yield* call('findByEmail', workspaceId, model.name, raw.trim().toLowerCase());
       // An email shared by several records is no key.
-      if (rows.length === 1) return rows[0];
+      const [row, other] = rows;
+      if (row !== undefined && other === undefined) return { kind: 'match', row };
       continue;
     } else {
       continue;
     }
 
     const [row, other] = rows;
-    if (other !== undefined) throw invalidField(key, 'matches several records; send their _id');
-    if (row !== undefined) return row;
+    if (other !== undefined) return { kind: 'ambiguous', key };
+    if (row !== undefined) return { kind: 'match', row };
   }
-  return undefined;
+  return { kind: 'new' };
 }
 
 /** The company whose records an item's externalId is unique among, when it names one. */

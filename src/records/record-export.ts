@@ -16,6 +16,8 @@ import { hidesFields, rulesFor, type RecordService } from './record.service.js';
 
 export type ExportFormat = 'ndjson' | 'csv';
 
+export { CONTENT_TYPES as EXPORT_CONTENT_TYPES };
+
 export interface RecordExport {
   format: ExportFormat;
   contentType: string;
@@ -140,7 +142,7 @@ function csvLine(doc: string, columns: readonly string[], rules: FieldRules | un
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /** RFC 4180 quoting; objects and arrays as JSON; text that would run as a formula is defused. */
-function csvCell(value: unknown): string {
+export function csvCell(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   let text = typeof value === 'string' ? value : JSON.stringify(value);

@@ -9,6 +9,7 @@ import { requirePermission } from '../permissions/authorize.js';
 import { notFound } from '../shared/errors.js';
 import { isHidden, redactHidden } from './field-rules.js';
 import { getModel } from './model-catalogue.js';
+import { csvCell, EXPORT_CONTENT_TYPES, exportFormat } from './record-export.js';
 import { applySelect, parseListQuery, parseRecordKey } from './record-validation.js';
 import { rulesFor } from './record.service.js';
 import { validationError } from './record-writes.js';
@@ -31,7 +32,7 @@ const UserSchema = Type.Object(
 
 /** A team member in Planhat's user shape. */
 function toUser(member: Member): Record<string, unknown> {
-  return {
+  const shape: Record<keyof typeof toUserShape, unknown> = {
     _id: member.id,
     email: member.email,
     firstName: member.firstName,
@@ -43,7 +44,22 @@ function toUser(member: Member): Record<string, unknown> {
     createdAt: member.createdAt,
     updatedAt: member.updatedAt,
   };
+  return shape;
 }
+
+/** The fields of a user, in order: the columns of a CSV export. */
+const toUserShape = {
+  _id: true,
+  email: true,
+  firstName: true,
+  lastName: true,
+  nickName: true,
+  roles: true,
+  inactive: true,
+  isHidden: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
 
 /**
  * `GET /users` and `/users/{id}`: the workspace's team members, read-only. Private apps
@@ -93,6 +109,40 @@ export async function userRoutes(app: FastifyInstance, options: { db: Kysely<Sch
         .slice(query.offset, query.offset + query.limit)
         .map((candidate) => applySelect(redactHidden(candidate, rules), select));
       return reply.header('content-type', JSON_TYPE).send(JSON.stringify(page));
+    },
+  );
+
+  app.get(
+    '/users/export',
+    {
+      config: { auth: 'token', operation: 'record.user.export' },
+      schema: {
+        tags: ['records'],
+        summary: 'Export every team member as NDJSON or CSV (format= or Accept)',
+        response: { 400: ErrorSchema, ...AUTH_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const principal = requirePrincipal(request);
+      requirePermission(principal, 'User', 'export');
+      request.requestLogExtras = { model: 'User' };
+      const query = request.query as { format?: unknown };
+      const format = exportFormat(query.format, request.headers.accept);
+      const rules = rulesFor(principal, user);
+      const users = (await listMembers(db, principal.workspaceId)).map((member) =>
+        redactHidden(toUser(member), rules),
+      );
+      const columns = Object.keys(toUserShape).filter((field) => !isHidden(field, rules));
+      const body =
+        format === 'csv'
+          ? [columns, ...users.map((row) => columns.map((column) => row[column]))]
+              .map((cells) => `${cells.map(csvCell).join(',')}\r\n`)
+              .join('')
+          : users.map((row) => `${JSON.stringify(row)}\n`).join('');
+      return reply
+        .header('content-type', EXPORT_CONTENT_TYPES[format])
+        .header('content-disposition', `attachment; filename="users.${format}"`)
+        .send(body);
     },
   );
 

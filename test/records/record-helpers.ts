@@ -15,6 +15,7 @@ export type Call = (
   method: Method,
   url: string,
   payload?: unknown,
+  headers?: Record<string, string>,
 ) => Promise<LightMyRequestResponse>;
 
 /** Every action on every record model, optionally with field rules. */
@@ -42,16 +43,17 @@ export interface RecordsFixture {
   /** Requests with a token of a private app holding every record permission. */
   api: Call;
   appId: string;
+  token: string;
   /** A token for another private app with the given permissions. */
   withToken(permissions: PermissionSet, name?: string): Promise<Call>;
 }
 
 export function caller(t: TestApp, token: string): Call {
-  return (method, url, payload) =>
+  return (method, url, payload, headers = {}) =>
     t.app.inject({
       method,
       url,
-      headers: bearer(token),
+      headers: { ...headers, ...bearer(token) },
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     });
 }
@@ -71,6 +73,7 @@ export async function recordsFixture(): Promise<RecordsFixture> {
     admin,
     api: caller(t, created.token),
     appId: created.id,
+    token: created.token,
     async withToken(permissions, name = 'Limited') {
       const other = await createAppWithToken(t, admin, permissions, name);
       await t.as(admin, {
