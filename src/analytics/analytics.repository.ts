@@ -42,14 +42,41 @@ export interface StoredMetric extends MetricRow {
   receivedAt: number;
 }
 
+/** A record whose `lastActive` moves up to `lastActive` (epoch ms), if it is later. */
+export interface Touch {
+  model: 'EndUser' | 'Company';
+  id: string;
+  lastActive: number;
+}
+
 /**
- * The ingestion hot path. Each call writes its rows in one transaction and resolves only
- * once they are committed; callers keep calls to a few thousand rows.
+ * The ingestion hot path. Each call writes its rows, and the lastActive of the records
+ * they touch, in one transaction and resolves only once it is committed; callers keep
+ * calls to a few thousand rows.
  */
 export interface AnalyticsWriter {
-  insertActivities(workspaceId: string, receivedAt: number, rows: ActivityRow[]): Promise<void>;
+  insertActivities(
+    workspaceId: string,
+    receivedAt: number,
+    rows: ActivityRow[],
+    touches?: Touch[],
+  ): Promise<void>;
   insertMetrics(workspaceId: string, receivedAt: number, rows: MetricRow[]): Promise<void>;
 }
+
+/** The record's document with a later lastActive, or undefined when it has one already. */
+export function withLastActive(doc: string, lastActive: number): string | undefined {
+  const parsed = JSON.parse(doc) as Record<string, unknown>;
+  const current = typeof parsed.lastActive === 'string' ? Date.parse(parsed.lastActive) : NaN;
+  if (current >= lastActive) return undefined;
+  parsed.lastActive = new Date(lastActive).toISOString();
+  return JSON.stringify(parsed);
+}
+
+// lastActive is usage, not an edit: the document changes, and its version with it, but
+// not updatedAt, and no audit event is written.
+const TOUCH_SQL = `update records set doc = ?, version = version + 1
+  where workspace_id = ? and model = ? and id = ?`;
 
 const ACTIVITY_COLUMNS = [
   'workspace_id',
@@ -144,14 +171,19 @@ function sqliteInserter<Row>(
 }
 
 class SqliteAnalyticsWriter implements AnalyticsWriter {
-  private readonly writeActivities: Insert<ActivityRow>;
+  private readonly writeActivities: (
+    workspaceId: string,
+    receivedAt: number,
+    rows: ActivityRow[],
+    touches: Touch[],
+  ) => void;
   private readonly writeMetrics: Insert<MetricRow>;
 
   constructor(
     private readonly db: Kysely<Schema>,
     sqlite: BetterSqlite3.Database,
   ) {
-    this.writeActivities = sqliteInserter<ActivityRow>(
+    const insertActivities = sqliteInserter<ActivityRow>(
       sqlite,
       'user_activities',
       ACTIVITY_COLUMNS,
@@ -167,6 +199,23 @@ class SqliteAnalyticsWriter implements AnalyticsWriter {
         values[at + 8] = row.endUserId;
         values[at + 9] = row.companyId;
         values[at + 10] = row.info;
+      },
+    );
+    const readDoc = sqlite
+      .prepare<[string, string, string], string>(
+        'select doc from records where workspace_id = ? and model = ? and id = ?',
+      )
+      .pluck();
+    const touch = sqlite.prepare<[string, string, string, string]>(TOUCH_SQL);
+    // Nested transactions become savepoints, so the rows and the touches commit as one.
+    this.writeActivities = sqlite.transaction(
+      (workspaceId: string, receivedAt: number, rows: ActivityRow[], touches: Touch[]) => {
+        for (const { model, id, lastActive } of touches) {
+          const doc = readDoc.get(workspaceId, model, id);
+          const updated = doc === undefined ? undefined : withLastActive(doc, lastActive);
+          if (updated !== undefined) touch.run(updated, workspaceId, model, id);
+        }
+        insertActivities(workspaceId, receivedAt, rows);
       },
     );
     this.writeMetrics = sqliteInserter<MetricRow>(
@@ -186,8 +235,13 @@ class SqliteAnalyticsWriter implements AnalyticsWriter {
     );
   }
 
-  insertActivities(workspaceId: string, receivedAt: number, rows: ActivityRow[]): Promise<void> {
-    return this.exclusive(() => this.writeActivities(workspaceId, receivedAt, rows));
+  insertActivities(
+    workspaceId: string,
+    receivedAt: number,
+    rows: ActivityRow[],
+    touches: Touch[] = [],
+  ): Promise<void> {
+    return this.exclusive(() => this.writeActivities(workspaceId, receivedAt, rows, touches));
   }
 
   insertMetrics(workspaceId: string, receivedAt: number, rows: MetricRow[]): Promise<void> {
@@ -215,30 +269,93 @@ const PG_METRIC_SQL = `
     $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
     $10::int[])`;
 
+function activityInsert(workspaceId: string, receivedAt: number, rows: ActivityRow[]) {
+  return {
+    name: 'analytics-insert-activities',
+    text: PG_ACTIVITY_SQL,
+    values: [
+      workspaceId,
+      receivedAt,
+      rows.map((row) => row.time),
+      rows.map((row) => row.action),
+      rows.map((row) => row.weight),
+      rows.map((row) => row.count),
+      rows.map((row) => row.email),
+      rows.map((row) => row.externalId),
+      rows.map((row) => row.companyExternalId),
+      rows.map((row) => row.name),
+      rows.map((row) => row.endUserId),
+      rows.map((row) => row.companyId),
+      rows.map((row) => row.info),
+    ],
+  };
+}
+
+/** Moves lastActive up on one model's touched records, locked for the rest of the transaction. */
+async function touchAll(
+  client: pg.PoolClient,
+  workspaceId: string,
+  model: Touch['model'],
+  touches: Touch[],
+): Promise<void> {
+  const wanted = new Map(touches.filter((t) => t.model === model).map((t) => [t.id, t]));
+  if (wanted.size === 0) return;
+
+  const { rows } = await client.query<{ id: string; doc: string }>({
+    name: 'analytics-lock-touched',
+    text: `select id, doc from records where workspace_id = $1 and model = $2
+      and id = any($3::text[]) order by id for update`,
+    values: [workspaceId, model, [...wanted.keys()]],
+  });
+  const ids: string[] = [];
+  const docs: string[] = [];
+  for (const row of rows) {
+    const touch = wanted.get(row.id);
+    const updated = touch === undefined ? undefined : withLastActive(row.doc, touch.lastActive);
+    if (updated === undefined) continue;
+    ids.push(row.id);
+    docs.push(updated);
+  }
+  if (ids.length === 0) return;
+
+  await client.query({
+    name: 'analytics-touch',
+    text: `update records r set doc = v.doc, version = r.version + 1
+      from unnest($3::text[], $4::text[]) as v(id, doc)
+      where r.workspace_id = $1 and r.model = $2 and r.id = v.id`,
+    values: [workspaceId, model, ids, docs],
+  });
+}
+
 class PostgresAnalyticsWriter implements AnalyticsWriter {
   constructor(private readonly pool: pg.Pool) {}
 
-  async insertActivities(workspaceId: string, receivedAt: number, rows: ActivityRow[]) {
-    if (rows.length === 0) return;
-    await this.pool.query({
-      name: 'analytics-insert-activities',
-      text: PG_ACTIVITY_SQL,
-      values: [
-        workspaceId,
-        receivedAt,
-        rows.map((row) => row.time),
-        rows.map((row) => row.action),
-        rows.map((row) => row.weight),
-        rows.map((row) => row.count),
-        rows.map((row) => row.email),
-        rows.map((row) => row.externalId),
-        rows.map((row) => row.companyExternalId),
-        rows.map((row) => row.name),
-        rows.map((row) => row.endUserId),
-        rows.map((row) => row.companyId),
-        rows.map((row) => row.info),
-      ],
-    });
+  async insertActivities(
+    workspaceId: string,
+    receivedAt: number,
+    rows: ActivityRow[],
+    touches: Touch[] = [],
+  ) {
+    if (touches.length === 0) {
+      if (rows.length > 0) await this.pool.query(activityInsert(workspaceId, receivedAt, rows));
+      return;
+    }
+
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      // Companies before end users, and each by id, the order other writers lock in too.
+      for (const model of ['Company', 'EndUser'] as const) {
+        await touchAll(client, workspaceId, model, touches);
+      }
+      if (rows.length > 0) await client.query(activityInsert(workspaceId, receivedAt, rows));
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async insertMetrics(workspaceId: string, receivedAt: number, rows: MetricRow[]) {

@@ -6,6 +6,7 @@ import type { Database } from '../db/database.js';
 import { AUTH_ERRORS, ErrorSchema } from '../http/common.schemas.js';
 import { requirePrincipal } from '../http/request-principal.js';
 import { AppError } from '../shared/errors.js';
+import { ActivityLinker } from './activity-linker.js';
 import { createAnalyticsWriter } from './analytics.repository.js';
 import {
   DimensionDataQuery,
@@ -52,8 +53,12 @@ export const INGESTION_PATHS: RegExp[] = [
  * and the main API routes that read the stored data back with an API Access Token.
  */
 export async function analyticsRoutes(app: FastifyInstance, options: AnalyticsRoutesOptions) {
-  const ingestion = new IngestionService(createAnalyticsWriter(options.database));
-  const lookup = createTenantLookup(options.database);
+  const { database } = options;
+  const ingestion = new IngestionService(
+    createAnalyticsWriter(database),
+    new ActivityLinker(database),
+  );
+  const lookup = createTenantLookup(database);
 
   await app.register(ingestionRoutes, { ingestion, lookup, ...options });
   await app.register(readRoutes, options);

@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ActivityLinker, Person } from './activity-linker.js';
 import { normalizeActivity, type NormalizedActivity } from './activity-payload.js';
 import type { ActivityRow, AnalyticsWriter, MetricRow } from './analytics.repository.js';
 import { normalizeMetric, type NormalizedMetric } from './dimension-payload.js';
@@ -35,21 +36,37 @@ export interface IngestionReport {
   omittedErrors?: number;
 }
 
-type Converted<Row> = { ok: true; row: Row | undefined } | { ok: false; error: string };
+type Converted<Row> =
+  { ok: true; row: Row | undefined; person?: Person } | { ok: false; error: string };
+
+/** The rows of one batch, and who each is about (persons without a row: identify calls). */
+interface Batch<Row> {
+  rows: Row[];
+  people: Person[];
+  identified: Person[];
+}
 
 /**
- * Stores posted activities and metrics, batch by batch: each batch is parsed, normalised
- * and written in one transaction, and the event loop gets a turn before the next one.
- * The report is returned only once every batch is committed.
+ * Stores posted activities and metrics, batch by batch: each batch is parsed, normalised,
+ * matched to end users and companies, and written in one transaction, and the event loop
+ * gets a turn before the next one. The report is returned only once every batch is
+ * committed.
  */
 export class IngestionService {
-  constructor(private readonly writer: AnalyticsWriter) {}
+  constructor(
+    private readonly writer: AnalyticsWriter,
+    private readonly linker?: ActivityLinker,
+  ) {}
 
   ingestActivities(workspaceId: string, body: ScannedBody, receivedAt: Date) {
     return this.ingest(
       body,
-      (raw) => activityOf(normalizeActivity(raw, receivedAt)),
-      (rows) => this.writer.insertActivities(workspaceId, receivedAt.getTime(), rows),
+      (raw) => {
+        const result = normalizeActivity(raw, receivedAt);
+        if (!result.ok) return result;
+        return { ok: true, row: toActivityRow(result.activity), person: result.activity };
+      },
+      (batch) => this.writeActivities(workspaceId, receivedAt, batch),
     );
   }
 
@@ -60,29 +77,43 @@ export class IngestionService {
         const result = normalizeMetric(raw, receivedAt);
         return result.ok ? { ok: true, row: toMetricRow(result.metric) } : result;
       },
-      (rows) => this.writer.insertMetrics(workspaceId, receivedAt.getTime(), rows),
+      ({ rows }) => this.writer.insertMetrics(workspaceId, receivedAt.getTime(), rows),
     );
   }
 
-  /** Segment `track` events become activities; `identify` events carry no activity. */
+  /**
+   * Segment `track` events become activities; `identify` events store no activity but
+   * create the end user they name, on the same rules as activities.
+   */
   ingestSegment(workspaceId: string, body: ScannedBody, receivedAt: Date) {
     return this.ingest(
       body,
       (raw) => {
         const result = mapSegmentEvent(raw, receivedAt);
         if (!result.ok) return result;
-        if (result.kind === 'identify') return { ok: true, row: undefined };
-        return { ok: true, row: toActivityRow(result.activity) };
+        if (result.kind === 'identify') return { ok: true, row: undefined, person: result.endUser };
+        return { ok: true, row: toActivityRow(result.activity), person: result.activity };
       },
-      (rows) => this.writer.insertActivities(workspaceId, receivedAt.getTime(), rows),
+      (batch) => this.writeActivities(workspaceId, receivedAt, batch),
       segmentBatch,
     );
+  }
+
+  private async writeActivities(workspaceId: string, receivedAt: Date, batch: Batch<ActivityRow>) {
+    const { rows, people, identified } = batch;
+    if (this.linker !== undefined && identified.length > 0) {
+      await this.linker.identify(workspaceId, identified);
+    }
+    if (rows.length === 0) return;
+    const touches =
+      this.linker === undefined ? [] : await this.linker.link(workspaceId, people, rows);
+    await this.writer.insertActivities(workspaceId, receivedAt.getTime(), rows, touches);
   }
 
   private async ingest<Row>(
     body: ScannedBody,
     convert: (raw: unknown) => Converted<Row>,
-    write: (rows: Row[]) => Promise<void>,
+    write: (batch: Batch<Row>) => Promise<void>,
     unwrap: (items: unknown[], body: ScannedBody) => unknown[] = (items) => items,
   ): Promise<IngestionReport> {
     const report = new ReportBuilder();
@@ -94,15 +125,21 @@ export class IngestionService {
         continue;
       }
 
-      const rows: Row[] = [];
+      const converted: Batch<Row> = { rows: [], people: [], identified: [] };
       for (const raw of unwrap(parseBatch(body.body, batch), body)) {
-        const converted = convert(raw);
-        if (!converted.ok) report.fail(raw, converted.error);
-        else if (converted.row === undefined) report.skip();
-        else rows.push(converted.row);
+        const result = convert(raw);
+        if (!result.ok) {
+          report.fail(raw, result.error);
+        } else if (result.row === undefined) {
+          report.skip();
+          if (result.person !== undefined) converted.identified.push(result.person);
+        } else {
+          converted.rows.push(result.row);
+          if (result.person !== undefined) converted.people.push(result.person);
+        }
       }
-      if (rows.length > 0) await write(rows);
-      report.stored += rows.length;
+      if (converted.rows.length > 0 || converted.identified.length > 0) await write(converted);
+      report.stored += converted.rows.length;
     }
 
     return report.build();
@@ -138,10 +175,6 @@ function segmentBatch(items: unknown[], body: ScannedBody): unknown[] {
   const [only] = items;
   if (body.shape !== 'single' || !isRecord(only) || !Array.isArray(only.batch)) return items;
   return only.batch;
-}
-
-function activityOf(result: ReturnType<typeof normalizeActivity>): Converted<ActivityRow> {
-  return result.ok ? { ok: true, row: toActivityRow(result.activity) } : result;
 }
 
 function toActivityRow(activity: NormalizedActivity): ActivityRow {

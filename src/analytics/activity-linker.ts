@@ -1,0 +1,230 @@
+import type { Actor } from '../auth/principal.js';
+import type { Database } from '../db/database.js';
+import { getModel, type ModelDefinition } from '../records/model-catalogue.js';
+import { openRecordStorage, type RecordStorage } from '../records/record.repository.js';
+import { flushAudits, insertRecord, loadContext, prepareCreate } from '../records/record-writes.js';
+import { AppError } from '../shared/errors.js';
+import type { ActivityRow, Touch } from './analytics.repository.js';
+import {
+  createPeopleLookup,
+  type KnownCompany,
+  type KnownEndUser,
+  type PeopleLookup,
+} from './people.repository.js';
+
+/** Who an activity is about, as the client named them. */
+export interface Person {
+  email?: string;
+  externalId?: string;
+  companyExternalId?: string;
+  name?: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/** End users created from tracking data are attributed to this actor. */
+export const TRACKING_ACTOR: Actor = { type: 'system', id: 'analytics', name: 'User tracking' };
+
+// The API refuses an end user without an email, but tracking, as in Planhat, knows many
+// users by their externalId alone.
+const TRACKED_END_USER: ModelDefinition = { ...getModel('EndUser'), required: [] };
+
+interface Group {
+  person: Person;
+  rows: ActivityRow[];
+  latest: number;
+}
+
+/**
+ * Matches batches of activities to the end users and companies they name, the way
+ * Planhat's tracking does: an end user is found by externalId, else by email; an unknown
+ * one whose companyExternalId names a company is created in it. Fills in each row's
+ * end user and company, and returns the lastActive times to set.
+ */
+export class ActivityLinker {
+  private readonly lookup: PeopleLookup;
+  private readonly storage: RecordStorage;
+
+  constructor(database: Database) {
+    this.lookup = createPeopleLookup(database);
+    this.storage = openRecordStorage(database);
+  }
+
+  /** `people[i]` is who `rows[i]` is about; rows without a person stay unlinked. */
+  async link(workspaceId: string, people: Person[], rows: ActivityRow[]): Promise<Touch[]> {
+    const groups = groupByPerson(people, rows);
+    if (groups.size === 0) return [];
+
+    const known = await this.find(workspaceId, [...groups.values()]);
+    const created = await this.create(workspaceId, [...groups.values()], known);
+
+    const endUsers = new Map<string, number>();
+    const companies = new Map<string, number>();
+    for (const group of groups.values()) {
+      const endUser = known.endUserOf(group.person) ?? created.get(personKey(group.person));
+      if (endUser === undefined) continue;
+      for (const row of group.rows) {
+        row.endUserId = endUser.id;
+        row.companyId = endUser.companyId;
+      }
+      latestOf(endUsers, endUser.id, group.latest);
+      if (endUser.companyId !== null) latestOf(companies, endUser.companyId, group.latest);
+    }
+
+    return [...touches('Company', companies), ...touches('EndUser', endUsers)];
+  }
+
+  /** Creates the end users that `identify` calls name, on the same rules as activities. */
+  async identify(workspaceId: string, people: Person[]): Promise<void> {
+    const groups = groupByPerson(people, []);
+    if (groups.size === 0) return;
+    const known = await this.find(workspaceId, [...groups.values()]);
+    await this.create(workspaceId, [...groups.values()], known);
+  }
+
+  private async find(workspaceId: string, groups: Group[]): Promise<Known> {
+    const externalIds = new Set<string>();
+    const emails = new Set<string>();
+    const companyIds = new Set<string>();
+    for (const { person } of groups) {
+      if (person.externalId !== undefined) externalIds.add(person.externalId);
+      if (person.email !== undefined) emails.add(emailKey(person.email));
+      if (person.companyExternalId !== undefined) companyIds.add(person.companyExternalId);
+    }
+
+    const [byExternalId, byEmail, companies] = await Promise.all([
+      this.lookup.endUsersByExternalId(workspaceId, [...externalIds]),
+      this.lookup.endUsersByEmail(workspaceId, [...emails]),
+      this.lookup.companiesByExternalId(workspaceId, [...companyIds]),
+    ]);
+    return new Known(byExternalId, byEmail, companies);
+  }
+
+  /** End users for the unknown people whose company is known, by person key. */
+  private async create(
+    workspaceId: string,
+    groups: Group[],
+    known: Known,
+  ): Promise<Map<string, KnownEndUser>> {
+    const wanted = groups.flatMap(({ person }) => {
+      if (known.endUserOf(person) !== undefined) return [];
+      const company = known.companyOf(person);
+      return company === undefined ? [] : [{ person, company }];
+    });
+    if (wanted.length === 0) return new Map();
+
+    return this.storage.write(function* () {
+      const ctx = yield* loadContext({
+        workspaceId,
+        actor: TRACKING_ACTOR,
+        model: TRACKED_END_USER,
+        rules: undefined,
+      });
+      const created = new Map<string, KnownEndUser>();
+      for (const { person, company } of wanted) {
+        try {
+          const prepared = yield* prepareCreate(ctx, endUserBody(person, company));
+          yield* insertRecord(ctx, prepared);
+          const { id, externalId, email, companyId } = prepared.row;
+          created.set(personKey(person), { id, externalId, email, companyId });
+        } catch (error) {
+          // A value the records API refuses (or a user created concurrently): the
+          // activities are stored all the same, without the link.
+          if (!(error instanceof AppError)) throw error;
+        }
+      }
+      yield* flushAudits(ctx);
+      return created;
+    });
+  }
+}
+
+/** What the lookups found, and which record each person is. */
+class Known {
+  private readonly byExternalId = new Map<string, KnownEndUser[]>();
+  private readonly byEmail = new Map<string, KnownEndUser[]>();
+  private readonly companies = new Map<string, KnownCompany>();
+
+  constructor(byExternalId: KnownEndUser[], byEmail: KnownEndUser[], companies: KnownCompany[]) {
+    for (const user of byExternalId) push(this.byExternalId, user.externalId ?? '', user);
+    for (const user of byEmail) push(this.byEmail, user.email ?? '', user);
+    for (const company of companies) this.companies.set(company.externalId, company);
+  }
+
+  companyOf(person: Person): KnownCompany | undefined {
+    const externalId = person.companyExternalId;
+    return externalId === undefined ? undefined : this.companies.get(externalId);
+  }
+
+  /**
+   * The one end user the person names. An externalId is unique within a company, so
+   * one held in several companies is settled by the activity's company, if any.
+   */
+  endUserOf(person: Person): KnownEndUser | undefined {
+    if (person.externalId !== undefined) {
+      const matches = this.byExternalId.get(person.externalId) ?? [];
+      if (matches.length === 1) return matches[0];
+      const company = this.companyOf(person);
+      if (matches.length > 1) return matches.find((user) => user.companyId === company?.id);
+    }
+    if (person.email === undefined) return undefined;
+    const matches = this.byEmail.get(emailKey(person.email)) ?? [];
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+}
+
+function groupByPerson(people: Person[], rows: ActivityRow[]): Map<string, Group> {
+  const groups = new Map<string, Group>();
+  for (const [index, person] of people.entries()) {
+    const key = personKey(person);
+    if (key === '') continue;
+    const row = rows[index];
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { person, rows: [], latest: 0 };
+      groups.set(key, group);
+    }
+    if (row !== undefined) {
+      group.rows.push(row);
+      group.latest = Math.max(group.latest, row.time);
+    }
+  }
+  return groups;
+}
+
+// The same person may be named by externalId in one item and by email in the next; they
+// group apart but resolve to the same record, and lastActive takes the later time.
+function personKey(person: Person): string {
+  if (person.externalId !== undefined) {
+    return `x:${person.companyExternalId ?? ''}:${person.externalId}`;
+  }
+  return person.email === undefined ? '' : `e:${emailKey(person.email)}`;
+}
+
+function emailKey(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function endUserBody(person: Person, company: KnownCompany): Record<string, string> {
+  const body: Record<string, string> = { companyId: company.id };
+  if (person.externalId !== undefined) body.externalId = person.externalId;
+  if (person.email !== undefined) body.email = person.email;
+  if (person.firstName !== undefined) body.firstName = person.firstName;
+  if (person.lastName !== undefined) body.lastName = person.lastName;
+  if (person.name !== undefined) body.name = person.name;
+  return body;
+}
+
+function latestOf(times: Map<string, number>, id: string, time: number): void {
+  times.set(id, Math.max(times.get(id) ?? 0, time));
+}
+
+function touches(model: Touch['model'], times: Map<string, number>): Touch[] {
+  return [...times].map(([id, lastActive]) => ({ model, id, lastActive }));
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
