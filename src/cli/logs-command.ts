@@ -58,7 +58,8 @@ export async function runLogsCommand(
   }
 
   [...recent].reverse().forEach(print);
-  await follow(database, scope, filter, recent[0]?.seq ?? 0, print, options);
+  const newest = recent.reduce((max, row) => Math.max(max, row.seq), 0);
+  await follow(database, scope, filter, newest, print, options);
   return 0;
 }
 

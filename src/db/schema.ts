@@ -124,7 +124,7 @@ export interface RevocationTable {
   at: string;
 }
 
-/** One request made with a known token; `at` is epoch milliseconds. */
+/** One request made with a known token; `at` is when its response was sent, epoch ms. */
 export interface RequestLogTable {
   seq: Generated<number>;
   workspace_id: string;

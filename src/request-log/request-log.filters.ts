@@ -40,18 +40,18 @@ export function parseTime(text: string, field: string): number {
   return at;
 }
 
-const CURSOR_PREFIX = 'seq:';
+const CURSOR_PREFIX = 'v1:';
 
-/** Cursors are opaque to clients: the last row's sequence number, base64url-encoded. */
-export function encodeCursor(seq: number): string {
-  return Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
+/** Cursors are opaque to clients: the last row's time and sequence number, encoded. */
+export function encodeCursor(position: { at: number; seq: number }): string {
+  return Buffer.from(`${CURSOR_PREFIX}${position.at}:${position.seq}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): number {
+export function decodeCursor(cursor: string): { at: number; seq: number } {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const seq = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : NaN;
-  if (!Number.isSafeInteger(seq) || seq < 1) throw invalidField('cursor', 'is not a valid cursor');
-  return seq;
+  const match = /^v1:(\d{1,15}):(\d{1,15})$/.exec(text);
+  if (match === null) throw invalidField('cursor', 'is not a valid cursor');
+  return { at: Number(match[1]), seq: Number(match[2]) };
 }
 
 export interface RawLogQuery {

@@ -204,7 +204,9 @@ function toEntry(
     appId: context.appId,
     tokenId: context.tokenId,
     tokenHint: context.tokenHint,
-    at: Math.round(Date.now() - elapsed),
+    // When the response was sent, as access logs stamp it: sequential requests keep their
+    // order, which start times rebuilt from a millisecond clock and a duration do not.
+    at: Date.now(),
     requestId: request.id,
     method: request.method,
     route,

@@ -33,10 +33,16 @@ export interface AppScope {
   appId: string;
 }
 
+/** Where a page starts: just after the last row of the previous one. */
+export interface LogPosition {
+  at: number;
+  seq: number;
+}
+
 export interface PageRequest {
-  /** Only rows older than this sequence number (newest first). */
-  beforeSeq?: number;
-  /** Only rows newer than this sequence number (oldest first): for following. */
+  /** Only rows before this position, newest first by time, then sequence. */
+  before?: LogPosition;
+  /** Only rows written after this sequence number, in the order written: for following. */
   afterSeq?: number;
   limit: number;
 }
@@ -70,7 +76,11 @@ function filtered(query: LogQuery, filter: LogFilter): LogQuery {
   return q;
 }
 
-/** A page of an app's rows: newest first, or oldest first after `afterSeq`. */
+/**
+ * A page of an app's rows: newest first by request time, ties broken by sequence so that
+ * the order is total and a cursor never skips or repeats a row; or, after `afterSeq`, the
+ * rows written since, oldest first.
+ */
 export async function listLogs(
   executor: Executor,
   scope: AppScope,
@@ -81,8 +91,13 @@ export async function listLogs(
   if (page.afterSeq !== undefined) {
     query = query.where('seq', '>', page.afterSeq).orderBy('seq', 'asc');
   } else {
-    if (page.beforeSeq !== undefined) query = query.where('seq', '<', page.beforeSeq);
-    query = query.orderBy('seq', 'desc');
+    const before = page.before;
+    if (before !== undefined) {
+      query = query.where((eb) =>
+        eb(eb.refTuple('at', 'seq'), '<', eb.tuple(before.at, before.seq)),
+      );
+    }
+    query = query.orderBy('at', 'desc').orderBy('seq', 'desc');
   }
   const rows = await query.selectAll().limit(page.limit).execute();
   return rows.map(toLog);
@@ -95,16 +110,6 @@ export async function findLog(
 ): Promise<RequestLog | undefined> {
   const row = await scoped(executor, scope).selectAll().where('seq', '=', seq).executeTakeFirst();
   return row === undefined ? undefined : toLog(row);
-}
-
-/** The sequence number of an app's newest row, or 0. */
-export async function latestSeq(executor: Executor, scope: AppScope): Promise<number> {
-  const row = await scoped(executor, scope)
-    .select('seq')
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row === undefined ? 0 : Number(row.seq);
 }
 
 export interface BucketStats {
@@ -253,46 +258,47 @@ export async function refusedPermissions(
   }));
 }
 
-/** Deletes up to `batch` of a workspace's rows older than `before`; returns how many. */
-export async function deleteOlderThan(
+/**
+ * The sequence number of the first row, in the order written, made at or after `at`.
+ * Rows are written within seconds of their request, so rows before it are older than
+ * `at`, give or take that delay. Retention uses this instead of an index on time.
+ */
+export async function firstSeqSince(executor: Executor, at: number): Promise<number | undefined> {
+  const row = await executor
+    .selectFrom('request_logs')
+    .select('seq')
+    .where('at', '>=', at)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : Number(row.seq);
+}
+
+/**
+ * Deletes up to `batch` rows made before `cutoff` among those written before `beforeSeq`,
+ * oldest first; returns how many. This maintenance query spans workspaces: retention is
+ * one age for all of them.
+ */
+export async function deleteExpired(
   executor: Executor,
-  workspaceId: string,
-  before: number,
+  cutoff: number,
+  beforeSeq: number | undefined,
   batch: number,
 ): Promise<number> {
   const result = await executor
     .deleteFrom('request_logs')
-    .where('seq', 'in', (eb) =>
-      eb
+    .where('seq', 'in', (eb) => {
+      let oldest = eb
         .selectFrom('request_logs')
         .select('seq')
-        .where('workspace_id', '=', workspaceId)
-        .where('at', '<', before)
-        .limit(batch),
-    )
+        .where('at', '<', cutoff)
+        .orderBy('seq')
+        .limit(batch);
+      if (beforeSeq !== undefined) oldest = oldest.where('seq', '<', beforeSeq);
+      return oldest;
+    })
     .executeTakeFirst();
   return Number(result.numDeletedRows);
-}
-
-/** Workspaces that have log rows older than `before`. */
-export async function workspacesWithRowsBefore(
-  executor: Executor,
-  before: number,
-): Promise<string[]> {
-  const rows = await executor
-    .selectFrom('workspaces')
-    .select('id')
-    .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('request_logs')
-          .select('seq')
-          .whereRef('request_logs.workspace_id', '=', 'workspaces.id')
-          .where('request_logs.at', '<', before),
-      ),
-    )
-    .execute();
-  return rows.map((row) => row.id);
 }
 
 /** The row as clients see it: its id, without the sequence number behind it. */

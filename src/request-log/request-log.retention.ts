@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.js';
-import { deleteOlderThan, workspacesWithRowsBefore } from './request-log.repository.js';
+import { deleteExpired, firstSeqSince } from './request-log.repository.js';
 
 export interface RetentionOptions {
   retentionDays: number;
@@ -15,8 +15,10 @@ export interface RetentionOptions {
 export const DEFAULT_RETENTION = { intervalMs: 3_600_000, batchRows: 1_000 } as const;
 const FIRST_RUN_DELAY_MS = 30_000;
 const DAY_MS = 86_400_000;
+/** How far apart a row's request time and its write may be, with room to spare. */
+const WRITE_DELAY_SLACK_MS = 5 * 60_000;
 
-/** Deletes request log rows older than the retention, workspace by workspace, in batches. */
+/** Deletes request log rows older than the retention, oldest first, in small batches. */
 export class RequestLogRetention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
@@ -56,18 +58,17 @@ export class RequestLogRetention {
   }
 
   private async deleteExpired(now: number): Promise<number> {
-    const before = now - this.options.retentionDays * DAY_MS;
+    const cutoff = now - this.options.retentionDays * DAY_MS;
     const { batchRows } = this.options;
+    // Rows are in time order give or take their write delay: past this one, none is old.
+    const boundary = await firstSeqSince(this.db, cutoff + WRITE_DELAY_SLACK_MS);
     let total = 0;
-    for (const workspaceId of await workspacesWithRowsBefore(this.db, before)) {
-      for (;;) {
-        if (this.stopped) return total;
-        const deleted = await deleteOlderThan(this.db, workspaceId, before, batchRows);
-        total += deleted;
-        if (deleted < batchRows) break;
-        await nextTurn();
-      }
+    for (;;) {
+      if (this.stopped) return total;
+      const deleted = await deleteExpired(this.db, cutoff, boundary, batchRows);
+      total += deleted;
+      if (deleted < batchRows) return total;
+      await nextTurn();
     }
-    return total;
   }
 }

@@ -67,14 +67,15 @@ export class RequestLogService {
   ): Promise<LogPage> {
     const scope = await this.scope(principal, appId);
     const limit = Math.min(page.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    const beforeSeq = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     const rows = await logs.listLogs(this.database.db, scope, filter, {
-      ...(beforeSeq === undefined ? {} : { beforeSeq }),
+      ...(before === undefined ? {} : { before }),
       limit: limit + 1,
     });
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(last.seq) : null;
+    const nextCursor =
+      rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null;
     return { items, nextCursor };
   }
 
@@ -224,10 +225,10 @@ async function* exportLines(
   format: ExportFormat,
 ): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
-  let beforeSeq: number | undefined;
+  let before: logs.LogPosition | undefined;
   for (;;) {
     const rows = await logs.listLogs(database.db, scope, filter, {
-      ...(beforeSeq === undefined ? {} : { beforeSeq }),
+      ...(before === undefined ? {} : { before }),
       limit: EXPORT_PAGE_SIZE,
     });
     if (rows.length === 0) return;
@@ -236,8 +237,13 @@ async function* exportLines(
     );
     yield lines.join('');
     if (rows.length < EXPORT_PAGE_SIZE) return;
-    beforeSeq = rows[rows.length - 1]?.seq;
+    const last = rows[rows.length - 1];
+    before = last === undefined ? undefined : positionOf(last);
   }
+}
+
+function positionOf(log: logs.RequestLog): logs.LogPosition {
+  return { at: Date.parse(log.at), seq: log.seq };
 }
 
 function csvRow(log: logs.RequestLog): string {

@@ -63,6 +63,14 @@ function load(url: string, token: string, workers: number) {
   const done = Promise.all(Array.from({ length: workers }, worker));
   return {
     completed,
+    /** Resolves once `count` responses arrived and `ms` passed, or after 20 s. */
+    async until(count: number, ms: number) {
+      const started = Date.now();
+      while (Date.now() - started < 20_000) {
+        if (completed.length >= count && Date.now() - started >= ms) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     get sent() {
       return sent;
     },
@@ -89,7 +97,7 @@ describe('the request log of a server process', () => {
     const { appId, token } = await seedApp(testDb);
 
     const traffic = load(server.url, token, 16);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await traffic.until(300, 1_500);
     await traffic.stop();
     const answered = traffic.completed.length;
     expect(answered).toBeGreaterThan(100);
@@ -104,7 +112,7 @@ describe('the request log of a server process', () => {
     const { appId, token } = await seedApp(testDb);
 
     const traffic = load(server.url, token, 16);
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await traffic.until(300, 4_000);
     const killedAt = Date.now();
     await server.stop('SIGKILL');
     // A process killed by a signal has no exit code, so it must not be stopped again.
