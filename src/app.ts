@@ -26,7 +26,10 @@ import { settingsRoutes } from './settings/settings.routes.js';
 import { uiPlugin } from './ui/ui.plugin.js';
 import { privateAppRoutes } from './private-apps/private-app.routes.js';
 import { PrivateAppService } from './private-apps/private-app.service.js';
-import { appRateLimitPlugin } from './rate-limit/app-rate-limit.plugin.js';
+import {
+  appRateLimitPlugin,
+  type AppRateLimitOptions,
+} from './rate-limit/app-rate-limit.plugin.js';
 import { fallbackStore } from './rate-limit/fallback-store.js';
 import { requestLogPlugin, type RequestLogSettings } from './request-log/request-log.plugin.js';
 import {
@@ -49,7 +52,7 @@ export interface AppOptions {
   /** Tests lower the scrypt cost to keep suites fast; production keeps OWASP's. */
   passwordCost?: ScryptCost;
   loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number };
-  appRateLimit?: { defaultPerSecond: number; maxInFlight: number };
+  appRateLimit?: AppRateLimitOptions;
   /** Where counts live without Redis (or while it is away); in-process by default. */
   rateLimitStore?: FastifyRateLimitStoreCtor;
   /** Request log buffering; tests and benchmarks tune it or turn recording off. */

@@ -26,6 +26,7 @@ export interface RunningServer {
 }
 
 const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
+export const REDIS_COMMAND_TIMEOUT_MS = 250;
 
 export interface StartOptions {
   /** Create a first workspace on an empty database; a cluster primary does it instead. */
@@ -63,6 +64,9 @@ export async function startServer(
       ? undefined
       : new Redis(config.redisUrl, {
           maxRetriesPerRequest: 1,
+          // A rate-limit count waits no longer than this on a Redis that stopped answering;
+          // then the request is counted locally instead.
+          commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
           enableOfflineQueue: false,
           lazyConnect: false,
         });

@@ -7,6 +7,8 @@ export interface AppRateLimitOptions {
   defaultPerSecond: number;
   /** Planhat's burst rule: at most 50 requests of one app in flight at once. */
   maxInFlight: number;
+  /** The counting window; one second, since limits are per second. */
+  windowMs?: number;
 }
 
 /**
@@ -17,7 +19,7 @@ export const appRateLimitPlugin = fp<AppRateLimitOptions>(
   async (app: FastifyInstance, options) => {
     const inFlight = new Map<string, number>();
     const limiter = app.rateLimit({
-      timeWindow: 1_000,
+      timeWindow: options.windowMs ?? 1_000,
       max: (request) => request.tokenContext?.rateLimitPerSecond ?? options.defaultPerSecond,
       keyGenerator: (request) => `app:${request.tokenContext?.appId ?? ''}`,
     });

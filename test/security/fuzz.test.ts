@@ -60,83 +60,89 @@ describe('fuzzing every route group', () => {
     await t.close();
   });
 
-  it(`answers ${REQUESTS} mutated requests with no 5xx and a clean envelope`, async () => {
-    let sent = 0;
-    const failures: string[] = [];
-    await fc.assert(
-      fc.asyncProperty(
-        fc.nat(),
-        fc.array(hostileSegment, { minLength: 3, maxLength: 3 }),
-        hostileJson,
-        contentTypes,
-        fc.constantFrom('session', 'token', 'tenant', 'none'),
-        fc.array(fc.tuple(fc.string({ maxLength: 12 }), fc.string({ maxLength: 30 })), {
-          maxLength: 4,
-        }),
-        fc.boolean(),
-        async (pick, segments, body, contentType, principal, query, invalidUtf8) => {
-          const route = routes[pick % routes.length];
-          if (route === undefined) return;
-          let index = 0;
-          const path = route.url.replace(/:[A-Za-z]+/g, (param) =>
-            param === ':tenantToken' && principal === 'tenant'
-              ? t.seed.workspace.tenantToken
-              : encodeURIComponent(segments[index++ % segments.length] ?? ''),
-          );
-          // Duplicated and odd query parameters, as sloppy clients send them.
-          const search = query
-            .flatMap(([key, value]) => [
-              `${encodeURIComponent(key)}=${encodeURIComponent(value)}`,
-              `${encodeURIComponent(key)}=x`,
-            ])
-            .join('&');
-          const url = search === '' ? path : `${path}?${search}`;
-          const headers: Record<string, string> = {};
-          if (contentType !== '') headers['content-type'] = contentType;
-          if (principal === 'token') Object.assign(headers, bearer(token));
-          if (principal === 'session') {
-            headers.cookie = session.cookie;
-            headers['x-csrf-token'] = session.csrfToken;
-          }
-          const hasBody = route.method !== 'GET' && route.method !== 'DELETE';
-          const payload = !hasBody
-            ? undefined
-            : invalidUtf8
-              ? Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0x22, 0x7d])
-              : typeof body === 'string'
-                ? body
-                : JSON.stringify(body);
+  it(
+    `answers ${REQUESTS} mutated requests with no 5xx and a clean envelope`,
+    { timeout: 300_000 },
+    async () => {
+      let sent = 0;
+      const failures: string[] = [];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.nat(),
+          fc.array(hostileSegment, { minLength: 3, maxLength: 3 }),
+          hostileJson,
+          contentTypes,
+          fc.constantFrom('session', 'token', 'tenant', 'none'),
+          fc.array(fc.tuple(fc.string({ maxLength: 12 }), fc.string({ maxLength: 30 })), {
+            maxLength: 4,
+          }),
+          fc.boolean(),
+          async (pick, segments, body, contentType, principal, query, invalidUtf8) => {
+            const route = routes[pick % routes.length];
+            if (route === undefined) return;
+            let index = 0;
+            const path = route.url.replace(/:[A-Za-z]+/g, (param) =>
+              param === ':tenantToken' && principal === 'tenant'
+                ? t.seed.workspace.tenantToken
+                : encodeURIComponent(segments[index++ % segments.length] ?? ''),
+            );
+            // Duplicated and odd query parameters, as sloppy clients send them.
+            const search = query
+              .flatMap(([key, value]) => [
+                `${encodeURIComponent(key)}=${encodeURIComponent(value)}`,
+                `${encodeURIComponent(key)}=x`,
+              ])
+              .join('&');
+            const url = search === '' ? path : `${path}?${search}`;
+            const headers: Record<string, string> = {};
+            if (contentType !== '') headers['content-type'] = contentType;
+            if (principal === 'token') Object.assign(headers, bearer(token));
+            if (principal === 'session') {
+              headers.cookie = session.cookie;
+              headers['x-csrf-token'] = session.csrfToken;
+            }
+            const hasBody = route.method !== 'GET' && route.method !== 'DELETE';
+            const payload = !hasBody
+              ? undefined
+              : invalidUtf8
+                ? Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0x22, 0x7d])
+                : typeof body === 'string'
+                  ? body
+                  : JSON.stringify(body);
 
-          const response = await t.app.inject({
-            method: route.method as 'GET',
-            url,
-            headers,
-            ...(payload === undefined ? {} : { payload }),
-          });
-          sent += 1;
-          const label = `${route.method} ${route.url} → ${response.statusCode} ${response.body.slice(0, 200)}`;
-          if (response.statusCode >= 500) failures.push(label);
-          if (response.statusCode >= 400) {
-            const isJson = String(response.headers['content-type']).startsWith('application/json');
-            if (!isJson) failures.push(`not JSON: ${label}`);
-            else {
-              const envelope = response.json() as { error?: unknown; message?: unknown };
-              if (typeof envelope.error !== 'string' || typeof envelope.message !== 'string') {
-                failures.push(`no envelope: ${label}`);
+            const response = await t.app.inject({
+              method: route.method as 'GET',
+              url,
+              headers,
+              ...(payload === undefined ? {} : { payload }),
+            });
+            sent += 1;
+            const label = `${route.method} ${route.url} → ${response.statusCode} ${response.body.slice(0, 200)}`;
+            if (response.statusCode >= 500) failures.push(label);
+            if (response.statusCode >= 400) {
+              const isJson = String(response.headers['content-type']).startsWith(
+                'application/json',
+              );
+              if (!isJson) failures.push(`not JSON: ${label}`);
+              else {
+                const envelope = response.json() as { error?: unknown; message?: unknown };
+                if (typeof envelope.error !== 'string' || typeof envelope.message !== 'string') {
+                  failures.push(`no envelope: ${label}`);
+                }
               }
             }
-          }
-          if (response.statusCode >= 400 && LEAKS.test(response.body))
-            failures.push(`leak: ${label}`);
-        },
-      ),
-      { numRuns: REQUESTS, seed: 20261203 },
-    );
-    expect(failures.slice(0, 20)).toEqual([]);
-    expect(sent).toBe(REQUESTS);
-    // The process is still healthy after all of it.
-    expect((await t.app.inject({ url: '/readyz' })).statusCode).toBe(200);
-    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
+            if (response.statusCode >= 400 && LEAKS.test(response.body))
+              failures.push(`leak: ${label}`);
+          },
+        ),
+        { numRuns: REQUESTS, seed: 20261203 },
+      );
+      expect(failures.slice(0, 20)).toEqual([]);
+      expect(sent).toBe(REQUESTS);
+      // The process is still healthy after all of it.
+      expect((await t.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+      expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    },
+  );
 });

@@ -32,41 +32,50 @@ describe('the server as a process', () => {
     testDb = undefined;
   });
 
-  it('creates a first administrator on an empty database whose printed password logs in', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'app-center-first-run-'));
-    const server = await startServerProcess({ DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` });
-    running.push(server);
-    const banner = server.output.join('\n');
-    const email = /email:\s+(\S+)/.exec(banner)?.[1];
-    const password = /password:\s+(\S+)/.exec(banner)?.[1];
-    expect(email).toBe('admin@example.com');
-    expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);
-    const session = await login(server.url, email ?? '', password ?? '');
-    expect(session.status).toBe(200);
-  });
+  it(
+    'creates a first administrator on an empty database whose printed password logs in',
+    { timeout: 60_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'app-center-first-run-'));
+      const server = await startServerProcess({ DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` });
+      running.push(server);
+      const banner = server.output.join('\n');
+      const email = /email:\s+(\S+)/.exec(banner)?.[1];
+      const password = /password:\s+(\S+)/.exec(banner)?.[1];
+      expect(email).toBe('admin@example.com');
+      expect(password).toMatch(/^[A-Za-z0-9_-]{20}$/);
+      const session = await login(server.url, email ?? '', password ?? '');
+      expect(session.status).toBe(200);
+    },
+  );
 
-  it('answers every in-flight request on SIGTERM, then exits cleanly', async () => {
-    testDb = await createTestDatabase();
-    const server = await startServerProcess({
-      DATABASE_URL: databaseUrl(testDb),
-      ADMIN_EMAIL: 'admin@acme.test',
-      ADMIN_PASSWORD: 'correct horse battery staple',
-    });
-    running.push(server);
-    // Real-cost logins take a while each, so several are in flight when the signal lands.
-    const inFlight = Array.from({ length: 6 }, () =>
-      login(server.url, 'admin@acme.test', 'correct horse battery staple'),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const started = Date.now();
-    const exit = server.stop('SIGTERM');
-    const results = await Promise.all(inFlight);
-    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
-    expect(await exit, server.output.join('\n')).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
+  it(
+    'answers every in-flight request on SIGTERM, then exits cleanly',
+    { timeout: 60_000 },
+    async () => {
+      testDb = await createTestDatabase();
+      const server = await startServerProcess({
+        DATABASE_URL: databaseUrl(testDb),
+        ADMIN_EMAIL: 'admin@acme.test',
+        ADMIN_PASSWORD: 'correct horse battery staple',
+      });
+      running.push(server);
+      // Real-cost logins queue behind two hashing slots: once the first answers, the rest
+      // have long been accepted and are waiting their turn.
+      const inFlight = Array.from({ length: 6 }, () =>
+        login(server.url, 'admin@acme.test', 'correct horse battery staple'),
+      );
+      await Promise.race(inFlight);
+      const started = Date.now();
+      const exit = server.stop('SIGTERM');
+      const results = await Promise.all(inFlight);
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(await exit, server.output.join('\n')).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    },
+  );
 
-  it('revokes a token on every process at once', async () => {
+  it('revokes a token on every process at once', { timeout: 120_000 }, async () => {
     testDb = await createTestDatabase();
     const env = {
       DATABASE_URL: databaseUrl(testDb),

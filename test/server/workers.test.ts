@@ -59,50 +59,54 @@ describe('serve --workers', () => {
     await testDb?.drop();
   });
 
-  it('shares the port, the rate limits and revocations between workers, and stops cleanly', async () => {
-    testDb = await createTestDatabase();
-    const target = testDb.target;
-    const databaseUrl = target.dialect === 'sqlite' ? `sqlite:${target.path}` : target.url;
-    running = await startCluster(databaseUrl, 2);
-    const { url } = running;
-    expect(running.output.join('\n').match(/created a first workspace/g)).toHaveLength(1);
+  it(
+    'shares the port, the rate limits and revocations between workers, and stops cleanly',
+    { timeout: 120_000 },
+    async () => {
+      testDb = await createTestDatabase();
+      const target = testDb.target;
+      const databaseUrl = target.dialect === 'sqlite' ? `sqlite:${target.path}` : target.url;
+      running = await startCluster(databaseUrl, 2);
+      const { url } = running;
+      expect(running.output.join('\n').match(/created a first workspace/g)).toHaveLength(1);
 
-    const login = await call(`${url}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@acme.test', password: PASSWORD }),
-    });
-    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
-    const { csrfToken } = (await login.json()) as { csrfToken: string };
-    const manage = async (method: string, path: string, body?: unknown) => {
-      const response = await call(`${url}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      const login = await call(`${url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@acme.test', password: PASSWORD }),
       });
-      return (response.status === 204 ? {} : await response.json()) as Record<string, never>;
-    };
-    const app = await manage('POST', '/manage/private-apps', { name: 'Workers' });
-    await manage('PATCH', `/manage/private-apps/${app.id}`, { rateLimitPerSecond: 10 });
-    const issued = await manage('POST', `/manage/private-apps/${app.id}/tokens`, {});
-    const profile = () =>
-      call(`${url}/myprofile`, { headers: { authorization: `Bearer ${issued.token}` } });
+      const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+      const { csrfToken } = (await login.json()) as { csrfToken: string };
+      const manage = async (method: string, path: string, body?: unknown) => {
+        const response = await call(`${url}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return (response.status === 204 ? {} : await response.json()) as Record<string, never>;
+      };
+      const app = await manage('POST', '/manage/private-apps', { name: 'Workers' });
+      await manage('PATCH', `/manage/private-apps/${app.id}`, { rateLimitPerSecond: 2 });
+      const issued = await manage('POST', `/manage/private-apps/${app.id}/tokens`, {});
+      const profile = () =>
+        call(`${url}/myprofile`, { headers: { authorization: `Bearer ${issued.token}` } });
 
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const statuses = await Promise.all(Array.from({ length: 30 }, () => profile()));
-    const ok = statuses.filter((r) => r.status === 200).length;
-    // One limit for the app across both workers: 10 a second, not 10 per worker.
-    expect(ok).toBeGreaterThan(0);
-    expect(ok).toBeLessThanOrEqual(10);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const statuses = await Promise.all(Array.from({ length: 30 }, () => profile()));
+      const ok = statuses.filter((r) => r.status === 200).length;
+      // One limit for the app across both workers: 10 a second, not 10 per worker.
+      expect(ok).toBeGreaterThan(0);
+      expect(ok).toBeLessThanOrEqual(10);
 
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const info = issued.info as unknown as { id: string };
-    await manage('DELETE', `/manage/private-apps/${app.id}/tokens/${info.id}`);
-    const after = await Promise.all(Array.from({ length: 6 }, () => profile()));
-    expect(after.map((r) => r.status)).toEqual([401, 401, 401, 401, 401, 401]);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const info = issued.info as unknown as { id: string };
+      await manage('DELETE', `/manage/private-apps/${app.id}/tokens/${info.id}`);
+      const after = await Promise.all(Array.from({ length: 6 }, () => profile()));
+      expect(after.map((r) => r.status)).toEqual([401, 401, 401, 401, 401, 401]);
 
-    const exit = new Promise((resolve) => running?.child.once('exit', resolve));
-    running.child.kill('SIGTERM');
-    expect(await exit).toBe(0);
-  });
+      const exit = new Promise((resolve) => running?.child.once('exit', resolve));
+      running.child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    },
+  );
 });
