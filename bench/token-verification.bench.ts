@@ -41,7 +41,7 @@ export async function benchTokenVerification(options: BenchOptions): Promise<Fig
   const app = await new PrivateAppService(database.db, bus).create(principal, { name: 'Bench' });
   const tokens = new TokenService(database.db, bus);
   // Many tokens, so the miss path reads a realistic index rather than a one-row table.
-  const issued = [];
+  const issued: string[] = [];
   for (let i = 0; i < (options.quick ? 200 : 2000); i += 1) {
     issued.push((await tokens.create(principal, app.id, {})).token);
   }
