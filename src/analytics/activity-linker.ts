@@ -5,12 +5,7 @@ import { openRecordStorage, type RecordStorage } from '../records/record.reposit
 import { flushAudits, insertRecord, loadContext, prepareCreate } from '../records/record-writes.js';
 import { AppError } from '../shared/errors.js';
 import type { ActivityRow, Touch } from './analytics.repository.js';
-import {
-  createPeopleLookup,
-  type KnownCompany,
-  type KnownEndUser,
-  type PeopleLookup,
-} from './people.repository.js';
+import type { LinkedRecord, LinkedRecords } from './linked-records.repository.js';
 
 /** Who an activity is about, as the client named them. */
 export interface Person {
@@ -42,11 +37,12 @@ interface Group {
  * end user and company, and returns the lastActive times to set.
  */
 export class ActivityLinker {
-  private readonly lookup: PeopleLookup;
   private readonly storage: RecordStorage;
 
-  constructor(database: Database) {
-    this.lookup = createPeopleLookup(database);
+  constructor(
+    database: Database,
+    private readonly records: LinkedRecords,
+  ) {
     this.storage = openRecordStorage(database);
   }
 
@@ -93,9 +89,9 @@ export class ActivityLinker {
     }
 
     const [byExternalId, byEmail, companies] = await Promise.all([
-      this.lookup.endUsersByExternalId(workspaceId, [...externalIds]),
-      this.lookup.endUsersByEmail(workspaceId, [...emails]),
-      this.lookup.companiesByExternalId(workspaceId, [...companyIds]),
+      this.records.find(workspaceId, 'EndUser', 'external_id', [...externalIds]),
+      this.records.find(workspaceId, 'EndUser', 'email', [...emails]),
+      this.records.find(workspaceId, 'Company', 'external_id', [...companyIds]),
     ]);
     return new Known(byExternalId, byEmail, companies);
   }
@@ -105,7 +101,7 @@ export class ActivityLinker {
     workspaceId: string,
     groups: Group[],
     known: Known,
-  ): Promise<Map<string, KnownEndUser>> {
+  ): Promise<Map<string, LinkedRecord>> {
     const wanted = groups.flatMap(({ person }) => {
       if (known.endUserOf(person) !== undefined) return [];
       const company = known.companyOf(person);
@@ -120,7 +116,7 @@ export class ActivityLinker {
         model: TRACKED_END_USER,
         rules: undefined,
       });
-      const created = new Map<string, KnownEndUser>();
+      const created = new Map<string, LinkedRecord>();
       for (const { person, company } of wanted) {
         try {
           const prepared = yield* prepareCreate(ctx, endUserBody(person, company));
@@ -141,17 +137,17 @@ export class ActivityLinker {
 
 /** What the lookups found, and which record each person is. */
 class Known {
-  private readonly byExternalId = new Map<string, KnownEndUser[]>();
-  private readonly byEmail = new Map<string, KnownEndUser[]>();
-  private readonly companies = new Map<string, KnownCompany>();
+  private readonly byExternalId = new Map<string, LinkedRecord[]>();
+  private readonly byEmail = new Map<string, LinkedRecord[]>();
+  private readonly companies = new Map<string, LinkedRecord>();
 
-  constructor(byExternalId: KnownEndUser[], byEmail: KnownEndUser[], companies: KnownCompany[]) {
+  constructor(byExternalId: LinkedRecord[], byEmail: LinkedRecord[], companies: LinkedRecord[]) {
     for (const user of byExternalId) push(this.byExternalId, user.externalId ?? '', user);
     for (const user of byEmail) push(this.byEmail, user.email ?? '', user);
-    for (const company of companies) this.companies.set(company.externalId, company);
+    for (const company of companies) this.companies.set(company.externalId ?? '', company);
   }
 
-  companyOf(person: Person): KnownCompany | undefined {
+  companyOf(person: Person): LinkedRecord | undefined {
     const externalId = person.companyExternalId;
     return externalId === undefined ? undefined : this.companies.get(externalId);
   }
@@ -160,7 +156,7 @@ class Known {
    * The one end user the person names. An externalId is unique within a company, so
    * one held in several companies is settled by the activity's company, if any.
    */
-  endUserOf(person: Person): KnownEndUser | undefined {
+  endUserOf(person: Person): LinkedRecord | undefined {
     if (person.externalId !== undefined) {
       const matches = this.byExternalId.get(person.externalId) ?? [];
       if (matches.length === 1) return matches[0];
@@ -205,7 +201,7 @@ function emailKey(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function endUserBody(person: Person, company: KnownCompany): Record<string, string> {
+function endUserBody(person: Person, company: LinkedRecord): Record<string, string> {
   const body: Record<string, string> = { companyId: company.id };
   if (person.externalId !== undefined) body.externalId = person.externalId;
   if (person.email !== undefined) body.email = person.email;

@@ -18,6 +18,7 @@ import type {
   UserActivityQuery,
   UserActivitySchema,
 } from './analytics.schemas.js';
+import type { LinkedRecords } from './linked-records.repository.js';
 import { PayloadFieldError, readDate } from './payload-fields.js';
 
 export const DEFAULT_LIMIT = 100;
@@ -32,6 +33,7 @@ type UserActivity = Static<typeof UserActivitySchema>;
 /** Stored custom-metric values, oldest first, for a principal with DimensionData.view. */
 export async function findDimensionData(
   db: Kysely<Schema>,
+  records: LinkedRecords,
   principal: Principal,
   params: Static<typeof DimensionDataQuery>,
 ): Promise<DimensionData[]> {
@@ -46,8 +48,12 @@ export async function findDimensionData(
     offset: params.offset ?? 0,
   };
   const rows = await listMetrics(db, principal.workspaceId, query);
+  const companyIds = new Set(
+    rows.flatMap((row) => (row.companyId === null ? [] : [row.companyId])),
+  );
+  const names = await records.companyNames(principal.workspaceId, [...companyIds]);
 
-  return rows.map(presentMetric);
+  return rows.map((row) => presentMetric(row, names));
 }
 
 /** Stored user activities, newest first, for a principal with UserActivity.view. */
@@ -113,7 +119,7 @@ export function rowId(seq: number): string {
   return seq.toString(16).padStart(24, '0');
 }
 
-function presentMetric(row: StoredMetric): DimensionData {
+function presentMetric(row: StoredMetric, companyNames: Map<string, string>): DimensionData {
   const time = new Date(row.time).toISOString();
   return {
     _id: rowId(row.seq),
@@ -123,7 +129,7 @@ function presentMetric(row: StoredMetric): DimensionData {
     externalId: row.externalId,
     parentId: row.objectId,
     companyId: row.companyId,
-    companyName: null,
+    companyName: row.companyId === null ? null : (companyNames.get(row.companyId) ?? null),
     time,
     date: time,
     day: row.day,

@@ -8,6 +8,8 @@ import { requirePrincipal } from '../http/request-principal.js';
 import { AppError } from '../shared/errors.js';
 import { ActivityLinker } from './activity-linker.js';
 import { createAnalyticsWriter } from './analytics.repository.js';
+import { createLinkedRecords, type LinkedRecords } from './linked-records.repository.js';
+import { MetricLinker } from './metric-linker.js';
 import {
   DimensionDataQuery,
   DimensionDataSchema,
@@ -54,14 +56,15 @@ export const INGESTION_PATHS: RegExp[] = [
  */
 export async function analyticsRoutes(app: FastifyInstance, options: AnalyticsRoutesOptions) {
   const { database } = options;
-  const ingestion = new IngestionService(
-    createAnalyticsWriter(database),
-    new ActivityLinker(database),
-  );
+  const records = createLinkedRecords(database);
+  const ingestion = new IngestionService(createAnalyticsWriter(database), {
+    activities: new ActivityLinker(database, records),
+    metrics: new MetricLinker(records),
+  });
   const lookup = createTenantLookup(database);
 
   await app.register(ingestionRoutes, { ingestion, lookup, ...options });
-  await app.register(readRoutes, options);
+  await app.register(readRoutes, { ...options, records });
 }
 
 interface IngestionRoutesOptions extends AnalyticsRoutesOptions {
@@ -235,7 +238,10 @@ function decoded(request: FastifyRequest): Readable {
   });
 }
 
-async function readRoutes(app: FastifyInstance, options: AnalyticsRoutesOptions) {
+async function readRoutes(
+  app: FastifyInstance,
+  options: AnalyticsRoutesOptions & { records: LinkedRecords },
+) {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = options.database;
   const tags = ['analytics'];
@@ -251,7 +257,8 @@ async function readRoutes(app: FastifyInstance, options: AnalyticsRoutesOptions)
         response: { 200: Type.Array(DimensionDataSchema), ...AUTH_ERRORS },
       },
     },
-    async (request) => findDimensionData(db, requirePrincipal(request), request.query),
+    async (request) =>
+      findDimensionData(db, options.records, requirePrincipal(request), request.query),
   );
 
   typed.get(

@@ -3,6 +3,7 @@ import type { ActivityLinker, Person } from './activity-linker.js';
 import { normalizeActivity, type NormalizedActivity } from './activity-payload.js';
 import type { ActivityRow, AnalyticsWriter, MetricRow } from './analytics.repository.js';
 import { normalizeMetric, type NormalizedMetric } from './dimension-payload.js';
+import type { MetricLinker } from './metric-linker.js';
 import { parseBatch, type ReadLimits, type ScannedBody } from './json-stream.js';
 import { isRecord } from './payload-fields.js';
 import { mapSegmentEvent } from './segment-payload.js';
@@ -53,10 +54,17 @@ interface Batch<Row> {
  * committed.
  */
 export class IngestionService {
+  private readonly linker: ActivityLinker | undefined;
+  private readonly metricLinker: MetricLinker | undefined;
+
+  /** Without linkers, rows are stored as sent, matched to no record. */
   constructor(
     private readonly writer: AnalyticsWriter,
-    private readonly linker?: ActivityLinker,
-  ) {}
+    linkers: { activities: ActivityLinker; metrics: MetricLinker } | undefined = undefined,
+  ) {
+    this.linker = linkers?.activities;
+    this.metricLinker = linkers?.metrics;
+  }
 
   ingestActivities(workspaceId: string, body: ScannedBody, receivedAt: Date) {
     return this.ingest(
@@ -77,7 +85,10 @@ export class IngestionService {
         const result = normalizeMetric(raw, receivedAt);
         return result.ok ? { ok: true, row: toMetricRow(result.metric) } : result;
       },
-      ({ rows }) => this.writer.insertMetrics(workspaceId, receivedAt.getTime(), rows),
+      async ({ rows }) => {
+        await this.metricLinker?.link(workspaceId, rows);
+        await this.writer.insertMetrics(workspaceId, receivedAt.getTime(), rows);
+      },
     );
   }
 

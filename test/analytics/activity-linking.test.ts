@@ -8,6 +8,7 @@ const EVERYTHING = {
     Company: allActions(),
     EndUser: allActions(),
     UserActivity: allActions(),
+    DimensionData: allActions(),
   },
   fields: {},
 };
@@ -136,6 +137,48 @@ describe('activities and the end users and companies they name', () => {
     );
     expect(await endUsers()).toEqual([
       expect.objectContaining({ externalId: 'seg-1', email: 'grace@acme.test' }),
+    ]);
+  });
+
+  it('files custom metrics under the object they are about and its company', async () => {
+    const ada = (
+      await api('POST', '/endusers', {
+        email: 'ada@acme.test',
+        externalId: 'u-ada',
+        companyId: acme._id,
+      })
+    ).json() as Doc;
+    await track('/dimensiondata/:tenant', [
+      { dimensionId: 'seats', value: 12, externalId: 'acme', date: '2024-03-01' },
+      {
+        dimensionId: 'logins',
+        value: 3,
+        externalId: 'u-ada',
+        model: 'EndUser',
+        date: '2024-03-02',
+      },
+      { dimensionId: 'seats', value: 5, externalId: 'not-yet', date: '2024-03-03' },
+    ]);
+
+    const linked = (await api('GET', `/dimensiondata?cId=${acme._id}`)).json();
+    expect(linked).toEqual([
+      expect.objectContaining({
+        dimensionId: 'seats',
+        parentId: acme._id,
+        companyId: acme._id,
+        companyName: 'Acme',
+      }),
+      expect.objectContaining({
+        dimensionId: 'logins',
+        model: 'EndUser',
+        parentId: ada._id,
+        companyId: acme._id,
+        companyName: 'Acme',
+      }),
+    ]);
+    const unlinked = (await api('GET', '/dimensiondata?cId=extid-not-yet')).json();
+    expect(unlinked).toEqual([
+      expect.objectContaining({ value: 5, parentId: null, companyId: null, companyName: null }),
     ]);
   });
 });

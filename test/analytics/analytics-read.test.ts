@@ -24,7 +24,7 @@ describe('reading analytics back through the main API', () => {
     const response = await t.app.inject({ method: 'POST', url, payload });
     expect(response.json().errors).toEqual([]);
   };
-  const get = (url: string, headers = bearer(token)) =>
+  const get = (url: string, headers: Record<string, string> = bearer(token)) =>
     t.app.inject({ method: 'GET', url, headers });
 
   describe('GET /dimensiondata', () => {
