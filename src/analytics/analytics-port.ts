@@ -30,7 +30,8 @@ export async function listenForAnalytics(
     // keep-alive sockets do not hold the shutdown open.
     if (closing) response.setHeader('connection', 'close');
     const url = request.url ?? '';
-    if (request.method === 'POST' && INGESTION_PATHS.some((path) => path.test(url))) {
+    const ingestion = request.method === 'POST' || request.method === 'OPTIONS';
+    if (ingestion && INGESTION_PATHS.some((path) => path.test(url))) {
       inFlight.add(response);
       response.once('close', () => inFlight.delete(response));
       app.routing(request, response);

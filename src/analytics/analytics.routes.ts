@@ -42,7 +42,7 @@ export interface AnalyticsRoutesOptions {
   rateLimitPerMinute: number;
 }
 
-/** The method and path of every ingestion route, for a port that serves only them. */
+/** The path of every ingestion route, for a port that serves only them. */
 export const INGESTION_PATHS: RegExp[] = [
   /^\/analytics\/(bulk\/)?[^/?]+\/?(\?|$)/,
   /^\/dimensiondata\/[^/?]+\/?(\?|$)/,
@@ -76,6 +76,14 @@ interface IngestionRoutesOptions extends AnalyticsRoutesOptions {
 // shadows another route's `/<something>/dimensiondata`.
 const UUID = '^[0-9a-fA-F-]{36}$';
 
+const PATHS = [
+  '/analytics/:tenantToken',
+  '/analytics/bulk/:tenantToken',
+  '/dimensiondata/:tenantToken',
+  // The legacy address, from when metrics were posted to the main host.
+  `/:tenantToken(${UUID})/dimensiondata`,
+] as const;
+
 const TENANT_TOKEN_MISSING =
   'Send the Tenant Token as the Basic user name: base64 of "<tenantToken>:"';
 const TENANT_TOKEN_UNKNOWN =
@@ -91,6 +99,12 @@ async function ingestionRoutes(app: FastifyInstance, options: IngestionRoutesOpt
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   app.decorateRequest('tenantWorkspaceId', undefined);
+
+  // Tracking scripts post from customers' own web apps, so any origin may post; these
+  // routes only write, and answer nothing a page could not learn by posting.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('access-control-allow-origin', '*');
+  });
 
   const limiter = app.createRateLimit({
     max: options.rateLimitPerMinute,
@@ -153,32 +167,46 @@ async function ingestionRoutes(app: FastifyInstance, options: IngestionRoutesOpt
     },
   });
   const route = { bodyLimit: INGESTION_LIMITS.maxBytes, onRequest: fromPath };
+  const [single, bulk, metric, legacyMetric] = PATHS;
 
-  typed.post('/analytics/:tenantToken', {
+  typed.post(single, {
     ...route,
     config: { auth: 'tenant-token', operation: 'analytics.activity.create' },
     schema: schema('Store one user activity (an array is taken too)'),
     handler: activities,
   });
-  typed.post('/analytics/bulk/:tenantToken', {
+  typed.post(bulk, {
     ...route,
     config: { auth: 'tenant-token', operation: 'analytics.activity.bulk' },
     schema: schema('Store an array of user activities, up to 32 MB'),
     handler: activities,
   });
-  typed.post('/dimensiondata/:tenantToken', {
+  typed.post(metric, {
     ...route,
     config: { auth: 'tenant-token', operation: 'analytics.metric.create' },
     schema: schema('Store one custom-metric value or an array of them'),
     handler: metrics,
   });
-  // The legacy address, from when metrics were posted to the main host.
-  typed.post(`/:tenantToken(${UUID})/dimensiondata`, {
+  typed.post(legacyMetric, {
     ...route,
     config: { auth: 'tenant-token', operation: 'analytics.metric.create' },
     schema: { ...schema('Legacy address of POST /dimensiondata/{tenantToken}'), hide: true },
     handler: metrics,
   });
+  for (const path of [...PATHS, '/dock/segment']) {
+    app.options(
+      path,
+      { config: { auth: 'public', operation: 'analytics.preflight' }, schema: { hide: true } },
+      async (_request, reply) =>
+        reply
+          .code(204)
+          .header('access-control-allow-methods', 'POST')
+          .header('access-control-allow-headers', 'content-type, authorization, content-encoding')
+          .header('access-control-max-age', '86400')
+          .send(),
+    );
+  }
+
   typed.post('/dock/segment', {
     ...route,
     onRequest: fromHeader,

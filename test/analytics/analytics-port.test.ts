@@ -70,6 +70,9 @@ describe('ANALYTICS_PORT', () => {
       expect(ingested.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200]);
       expect(await ingested[0]?.json()).toEqual({ processed: 1, stored: 1, errors: [] });
 
+      const preflight = await fetch(`${analyticsUrl}/analytics/${tenant}`, { method: 'OPTIONS' });
+      expect(preflight.status).toBe(204);
+
       const unknown = await post(
         analyticsUrl,
         '/analytics/00000000-0000-4000-8000-000000000000',

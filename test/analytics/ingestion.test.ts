@@ -249,6 +249,39 @@ describe('analytics ingestion with the Tenant Token', () => {
     expect(unknown.statusCode).toBe(415);
   });
 
+  it('lets tracking scripts post from any origin', async () => {
+    const preflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: `/analytics/${tenant}`,
+      headers: {
+        origin: 'https://app.customer.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers).toMatchObject({
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': expect.stringContaining('content-type'),
+    });
+
+    const posted = await post(
+      `/analytics/${tenant}`,
+      { email: 'a@example.com' },
+      { origin: 'https://app.customer.example' },
+    );
+    expect(posted.headers['access-control-allow-origin']).toBe('*');
+
+    // The main API stays same-origin.
+    const login = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/auth/login',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(login.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('answers 400 to malformed JSON and stores nothing from it', async () => {
     const good = JSON.stringify(Array.from({ length: 6_000 }, () => ({ email: 'a@example.com' })));
     const cases = [good.slice(0, -1), `${good.slice(0, -1)},]`, '', '[{"email": "a@b.c"} {}]'];
