@@ -70,10 +70,14 @@ export function readJsonBody(stream: Readable, limits: ReadLimits): Promise<Scan
       settled = true;
       stream.off('data', onData);
       stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.off('aborted', onAborted);
-      if (error !== undefined) reject(error);
-      else if (result !== undefined) resolve(result);
+      // The error listeners stay: a stream that errors with none would crash the process.
+      if (error !== undefined) {
+        // What follows a refusal is never read: stop pulling it in.
+        stream.pause();
+        reject(error);
+      } else if (result !== undefined) {
+        resolve(result);
+      }
     };
 
     const onData = (chunk: Buffer | string) => {

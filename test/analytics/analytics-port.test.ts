@@ -1,8 +1,21 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { listWorkspaces } from '../../src/workspaces/workspace.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+/** Sends the start of a large body over a raw socket, then hangs up. */
+async function abandonUpload(base: string, path: string): Promise<void> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const head = `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json`;
+  socket.write(`${head}\r\ncontent-length: 1000000\r\n\r\n[{"email":"x@example.com"},`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 
 describe('ANALYTICS_PORT', () => {
   it('is optional, and must differ from PORT', () => {
@@ -91,8 +104,14 @@ describe('ANALYTICS_PORT', () => {
       );
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
+      // A client that gives up halfway through its body leaves nothing behind.
+      await abandonUpload(analyticsUrl, `/analytics/bulk/${tenant}`);
+      expect(
+        (await post(analyticsUrl, `/analytics/${tenant}`, { email: 'd@example.com' })).status,
+      ).toBe(200);
+
       const rows = await testDb.database.db.selectFrom('user_activities').select('email').execute();
-      expect(rows).toHaveLength(4);
+      expect(rows).toHaveLength(5);
     });
   });
 });
