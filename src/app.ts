@@ -99,6 +99,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The request line plugin writes the one line per request; Fastify's would log URLs.
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: config.requestTimeoutMs,
+    // Node checks request timeouts on this interval (30 s by default), which would let a
+    // slow-drip client hold a connection long past the timeout.
+    http: { connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs) },
     connectionTimeout: config.requestTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,

@@ -5,6 +5,7 @@ import { findWorkspace } from '../workspaces/workspace.repository.js';
 import { getMember } from '../members/member.service.js';
 import { ErrorSchema } from '../http/common.schemas.js';
 import { MemberSchema } from '../members/member.schemas.js';
+import { isCrossSite } from './authentication.plugin.js';
 import { csrfTokenFor, SESSION_TTL_MS, type SessionService } from './session.service.js';
 import type { Principal } from './principal.js';
 import type { Kysely } from 'kysely';
@@ -86,8 +87,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       },
     },
     async (request, reply) => {
-      const site = request.headers['sec-fetch-site'];
-      if (site === 'cross-site' || site === 'same-site') {
+      if (isCrossSite(request)) {
         throw new AppError('csrf_failed', { message: 'cross-site logins are refused' });
       }
       const { sessionId } = await options.sessions.login(request.body.email, request.body.password);

@@ -99,8 +99,7 @@ async function authenticateSession(
  * which a cross-site page cannot read.
  */
 function checkCsrf(request: FastifyRequest, sessionId: string): void {
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+  if (isCrossSite(request)) {
     throw new AppError('csrf_failed', { message: 'cross-site requests are refused' });
   }
   const sent = request.headers[CSRF_HEADER];
@@ -108,6 +107,19 @@ function checkCsrf(request: FastifyRequest, sessionId: string): void {
   if (typeof sent !== 'string' || !safeEqual(sent, expected)) {
     throw new AppError('csrf_failed', { message: `the ${CSRF_HEADER} header is missing or wrong` });
   }
+}
+
+/**
+ * Whether the browser says the request comes from another site: Fetch Metadata where the
+ * browser sends it, else an Origin that is not this server's own.
+ */
+export function isCrossSite(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  if (!URL.canParse(origin)) return true;
+  return new URL(origin).host !== request.host;
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -101,6 +101,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
     }
+    // Refused before its body was read: the rest of the body would sit on the connection,
+    // so end it rather than keep a half-read request alive.
+    if (body.error === 'unsupported_media_type' || body.error === 'payload_too_large') {
+      reply.header('connection', 'close');
+    }
     if (status === 401 && reply.getHeader('www-authenticate') === undefined) {
       reply.header('www-authenticate', authenticateChallenge(body.error));
     }
