@@ -60,17 +60,27 @@ export interface RecordStoreOps {
   insert(row: RecordRow): void;
   /** Replaces the stored row with the same primary key; throws DuplicateKeyError too. */
   update(row: RecordRow): void;
+  /**
+   * Replaces the document of a row whose keys stay as they are; never refused. Index
+   * entries are left alone, which makes it much cheaper than `update`.
+   */
+  updateDoc(row: RecordRow): void;
   remove(workspaceId: string, model: string, id: string): void;
+  /** Replaces a company's domains. */
   setDomains(workspaceId: string, companyId: string, domains: readonly string[]): void;
+  /** Adds the domains of a new company; never refused. */
+  addDomains(workspaceId: string, companyId: string, domains: readonly string[]): void;
   /** Audit events, written together at the end of a write. */
   audit(events: readonly RecordAuditEvent[]): void;
   /**
-   * Opens the one level of savepoint that makes one record's writes atomic, told how
-   * many statements will follow. SQLite may skip it for a single statement: a refused
-   * statement there changes nothing and leaves the transaction usable. PostgreSQL
-   * aborts the whole transaction on any error, so it always needs the savepoint.
+   * Opens the one level of savepoint that makes one record's writes atomic.
+   * `laterRefusable` says whether a statement after the first may be refused (a taken
+   * unique key). When none may, SQLite skips the savepoint: a refused first statement
+   * changes nothing and leaves the transaction usable, and any other failure aborts the
+   * whole write. PostgreSQL always opens it, since any error there aborts the
+   * transaction.
    */
-  savepoint(statements: number): void;
+  savepoint(laterRefusable: boolean): void;
   release(): void;
   rollback(): void;
 }

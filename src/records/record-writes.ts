@@ -196,10 +196,11 @@ export function* prepareUpdate(
 export function* insertRecord(ctx: WriteContext, prepared: PreparedRecord): Work<void> {
   const { row, doc } = prepared;
   const domains = ctx.model.name === 'Company' ? stringList(doc.domains) : [];
-  yield* call('savepoint', domains.length > 0 ? 2 : 1);
+  // Only the record's own row can collide with a unique key, and it is written first.
+  yield* call('savepoint', false);
   try {
     yield* writeRow(ctx, 'insert', row);
-    if (domains.length > 0) yield* call('setDomains', ctx.workspaceId, row.id, domains);
+    if (domains.length > 0) yield* call('addDomains', ctx.workspaceId, row.id, domains);
   } catch (error) {
     yield* call('rollback');
     throw error;
@@ -222,11 +223,14 @@ export function* updateRecord(
     isCompany && changed.includes('name') && typeof doc.name === 'string'
       ? yield* renamedChildren(ctx, row.id, doc.name)
       : [];
-  yield* call('savepoint', 1 + (domains ? 1 : 0) + renamed.length);
+  // Only the record's own row can collide with a unique key, and it is written first:
+  // domains are replaced whole, and children keep their keys.
+  yield* call('savepoint', false);
   try {
-    yield* writeRow(ctx, 'update', row);
+    if (sameKeys(before, row)) yield* call('updateDoc', row);
+    else yield* writeRow(ctx, 'update', row);
     if (domains) yield* call('setDomains', ctx.workspaceId, row.id, stringList(doc.domains));
-    for (const child of renamed) yield* call('update', child);
+    for (const child of renamed) yield* call('updateDoc', child);
   } catch (error) {
     yield* call('rollback');
     throw error;
@@ -248,6 +252,15 @@ function* writeRow(ctx: WriteContext, op: 'insert' | 'update', row: RecordRow): 
     if (error instanceof DuplicateKeyError) throw duplicateError(error, ctx.model);
     throw error;
   }
+}
+
+function sameKeys(before: RecordRow, after: RecordRow): boolean {
+  return (
+    before.externalId === after.externalId &&
+    before.sourceId === after.sourceId &&
+    before.companyId === after.companyId &&
+    before.email === after.email
+  );
 }
 
 function queueAudit(

@@ -119,6 +119,9 @@ function auditSql(rows: number): string {
 
 const AUDIT_SQL = auditSql(1);
 
+const UPDATE_DOC_SQL = `update records set doc = @doc, updated_at = @updatedAt, version = @version
+  where workspace_id = @workspaceId and model = @model and id = @id`;
+
 function auditRow(event: RecordAuditEvent) {
   return {
     id: newObjectId(),
@@ -259,6 +262,7 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     .pluck();
   const insert = sqlite.prepare<[RecordRow]>(INSERT_SQL);
   const update = sqlite.prepare<[RecordRow]>(UPDATE_SQL);
+  const updateDoc = sqlite.prepare<[RecordRow]>(UPDATE_DOC_SQL);
   const remove = sqlite.prepare<[string, string, string]>(
     'delete from records where workspace_id = ? and model = ? and id = ?',
   );
@@ -304,11 +308,17 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     customFields: (workspaceId) => toDefinitions(customFieldDocs.all(workspaceId)),
     insert: (row) => writeRow(insert, row),
     update: (row) => writeRow(update, row),
+    updateDoc(row) {
+      updateDoc.run(row);
+    },
     remove(workspaceId, model, id) {
       remove.run(workspaceId, model, id);
     },
     setDomains(workspaceId, companyId, domains) {
       clearDomains.run(workspaceId, companyId);
+      for (const domain of uniqueDomains(domains)) addDomain.run(workspaceId, domain, companyId);
+    },
+    addDomains(workspaceId, companyId, domains) {
       for (const domain of uniqueDomains(domains)) addDomain.run(workspaceId, domain, companyId);
     },
     audit(events) {
@@ -318,8 +328,8 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
       }
       for (const event of events.slice(start)) audit.run(auditValues(event));
     },
-    savepoint(statements) {
-      if (statements <= 1) return;
+    savepoint(laterRefusable) {
+      if (!laterRefusable) return;
       savepoint.run();
       inSavepoint = true;
     },
@@ -434,6 +444,20 @@ function postgresStore(db: Executor): AsyncRecordStore {
   const inModel = (workspaceId: string, model: string) =>
     sql<SqlBool>`workspace_id = ${workspaceId} and model = ${model}`;
 
+  const addDomains = async (workspaceId: string, companyId: string, domains: readonly string[]) => {
+    const values = uniqueDomains(domains).map((domain) => ({
+      workspace_id: workspaceId,
+      domain,
+      company_id: companyId,
+    }));
+    if (values.length === 0) return;
+    await db
+      .insertInto('record_domains')
+      .values(values)
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+  };
+
   const writeRow = async (write: Promise<unknown>) => {
     try {
       await write;
@@ -504,6 +528,15 @@ function postgresStore(db: Executor): AsyncRecordStore {
           .where('id', '=', row.id)
           .execute(),
       ),
+    async updateDoc(row) {
+      await db
+        .updateTable('records')
+        .set({ doc: row.doc, updated_at: row.updatedAt, version: row.version })
+        .where('workspace_id', '=', row.workspaceId)
+        .where('model', '=', row.model)
+        .where('id', '=', row.id)
+        .execute();
+    },
     async remove(workspaceId, model, id) {
       await db
         .deleteFrom('records')
@@ -518,13 +551,9 @@ function postgresStore(db: Executor): AsyncRecordStore {
         .where('workspace_id', '=', workspaceId)
         .where('company_id', '=', companyId)
         .execute();
-      const values = uniqueDomains(domains).map((domain) => ({
-        workspace_id: workspaceId,
-        domain,
-        company_id: companyId,
-      }));
-      if (values.length > 0) await db.insertInto('record_domains').values(values).execute();
+      await addDomains(workspaceId, companyId, domains);
     },
+    addDomains,
     async audit(events) {
       for (let start = 0; start < events.length; start += 1000) {
         const rows = events.slice(start, start + 1000).map(auditRow);

@@ -52,7 +52,7 @@ describe('record storage', () => {
     const after = row();
     const outcome = await storage.write(function* () {
       yield* call('insert', kept);
-      yield* call('savepoint', 2);
+      yield* call('savepoint', true);
       let refused = false;
       try {
         yield* call('insert', undone);

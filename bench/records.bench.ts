@@ -1,0 +1,404 @@
+// The main API's record routes against a real server over loopback:
+// - GET /companies/{id} with a token, permission check and request log, against the same
+//   read on a public route of the same server, and against a bare Fastify server;
+// - bulk upsert of 5,000 companies, half new and half matched by externalId;
+// - GET /companies?limit=5000 on a workspace of 100,000 companies: latency and memory.
+//
+//   npx tsx bench/records.bench.ts [--quick]
+//   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/records.bench.ts
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { parseDatabaseUrl } from '../src/config/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { allActions } from '../src/permissions/permission-set.js';
+import { PrivateAppService } from '../src/private-apps/private-app.service.js';
+import { openRecordStorage } from '../src/records/record.repository.js';
+import type { RecordRow } from '../src/records/record-store.js';
+import { newObjectId } from '../src/records/record-validation.js';
+import { LocalRevocationBus } from '../src/tokens/revocation-bus.js';
+import { TokenService } from '../src/tokens/token.service.js';
+import { initWorkspace, systemPrincipal } from '../src/workspaces/workspace.service.js';
+import { median, printTable, type BenchOptions, type Figure } from './lib/figures.js';
+
+interface CannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers?: Record<string, string>;
+}) => Promise<CannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const SERVER = fileURLToPath(new URL('./records-server.ts', import.meta.url));
+const COMPANIES = 100_000;
+const BULK = 5_000;
+
+interface Seeded {
+  databaseUrl: string;
+  workspaceId: string;
+  token: string;
+  companyId: string;
+}
+
+/** A company as a CRM sync leaves it: keys, a few fields, custom values, attribution. */
+function companyRow(workspaceId: string, index: number, actor: Record<string, string>): RecordRow {
+  const id = newObjectId();
+  const now = new Date().toISOString();
+  const doc = {
+    _id: id,
+    name: `Company ${index}`,
+    externalId: `co-${index}`,
+    sourceId: `0012000001${String(index).padStart(8, '0')}`,
+    status: index % 3 === 0 ? 'customer' : 'prospect',
+    phase: 'Onboarding',
+    domains: [`company${index}.example`],
+    tags: ['enterprise', 'emea'],
+    custom: { Seats: index % 500, Tier: 'gold', 'Renewal owner': 'Ann Lee' },
+    createdAt: now,
+    updatedAt: now,
+    createdBy: actor,
+    updatedBy: actor,
+    __v: 0,
+  };
+  return {
+    workspaceId,
+    model: 'Company',
+    id,
+    externalId: doc.externalId,
+    sourceId: doc.sourceId,
+    companyId: null,
+    email: null,
+    doc: JSON.stringify(doc),
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+}
+
+/** A workspace of 100,000 companies and a private app token that may do anything to them. */
+async function seed(databaseUrl: string): Promise<Seeded> {
+  const database = openDatabase(parseDatabaseUrl(databaseUrl));
+  await migrateToLatest(database);
+  const { workspace } = await initWorkspace(database.db, {
+    workspaceName: 'Bench',
+    adminEmail: `bench-${randomBytes(4).toString('hex')}@example.com`,
+    adminPassword: 'bench password 123',
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
+  const bus = new LocalRevocationBus();
+  const principal = systemPrincipal(workspace.id);
+  const apps = new PrivateAppService(database.db, bus);
+  const app = await apps.create(principal, { name: 'Bench' });
+  await apps.update(principal, app.id, {
+    permissions: { models: { Company: allActions() }, fields: {} },
+  });
+  const { token } = await new TokenService(database.db, bus).create(principal, app.id, {});
+
+  const actor = { type: 'app', id: app.id, name: 'Bench' };
+  const rows = Array.from({ length: COMPANIES }, (_, i) => companyRow(workspace.id, i, actor));
+  await openRecordStorage(database).insertMany(rows);
+  database.sqlite?.exec('analyze');
+  const companyId = rows[COMPANIES / 2]?.id ?? '';
+  await database.close();
+  return { databaseUrl, workspaceId: workspace.id, token, companyId };
+}
+
+interface Stats {
+  cpuMicros: number;
+  rss: number;
+}
+
+async function startServer(seeded: Seeded, kind: 'app' | 'bare') {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+    env: {
+      ...process.env,
+      DATABASE_URL: seeded.databaseUrl,
+      BENCH_SERVER: kind,
+      BENCH_WORKSPACE: seeded.workspaceId,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const nextLine = () => new Promise<string>((resolve) => waiting.push(resolve));
+  const ready = nextLine();
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`))),
+  );
+  const url = (JSON.parse(await Promise.race([ready, exited])) as { ready: string }).ready;
+  return {
+    url,
+    async stats(): Promise<Stats> {
+      const line = nextLine();
+      child.kill('SIGUSR2');
+      return JSON.parse(await line) as Stats;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+interface Run {
+  requestsPerSecond: number;
+  cpuMicrosPerRequest: number;
+  p99: number;
+}
+
+async function cannon(
+  server: Server,
+  path: string,
+  headers: Record<string, string>,
+  seconds: number,
+): Promise<Run> {
+  const options = { url: `${server.url}${path}`, connections: 50, headers };
+  await autocannon({ ...options, duration: 2 });
+  const before = await server.stats();
+  const result = await autocannon({ ...options, duration: seconds });
+  const after = await server.stats();
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${path}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  }
+  const requests = result.requests.average * seconds;
+  return {
+    requestsPerSecond: result.requests.average,
+    cpuMicrosPerRequest: (after.cpuMicros - before.cpuMicros) / requests,
+    p99: result.latency.p99,
+  };
+}
+
+/**
+ * The hot path, three ways, alternating within each round since this machine's speed
+ * drifts over minutes: the public route of the same app server is the baseline the
+ * target names; the bare Fastify server is for reference.
+ */
+async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[]> {
+  const seconds = options.quick ? 4 : 8;
+  const rounds = options.quick ? 1 : 3;
+  const runs = { token: [] as Run[], open: [] as Run[], bare: [] as Run[] };
+  const auth = { authorization: `Bearer ${seeded.token}` };
+  for (let round = 0; round < rounds; round += 1) {
+    const app = await startServer(seeded, 'app');
+    runs.open.push(await cannon(app, `/bench/companies/${seeded.companyId}`, {}, seconds));
+    runs.token.push(await cannon(app, `/companies/${seeded.companyId}`, auth, seconds));
+    await app.stop();
+    const bare = await startServer(seeded, 'bare');
+    runs.bare.push(await cannon(bare, `/bench/companies/${seeded.companyId}`, {}, seconds));
+    await bare.stop();
+  }
+  const rate = (list: Run[]) => median(list.map((run) => run.requestsPerSecond));
+  const cpu = (list: Run[]) => median(list.map((run) => run.cpuMicrosPerRequest));
+  const ratio = rate(runs.token) / rate(runs.open);
+  return [
+    {
+      figure: 'GET /companies/{id}: token, permissions, request log',
+      value: rate(runs.token),
+      unit: 'req/s',
+      baseline: rate(runs.open),
+      ratio,
+      target: 'ratio ≥ 0.90',
+      met: ratio >= 0.9,
+    },
+    {
+      figure: '  the same, against a bare Fastify server',
+      value: rate(runs.token),
+      unit: 'req/s',
+      baseline: rate(runs.bare),
+      ratio: rate(runs.token) / rate(runs.bare),
+    },
+    {
+      figure: '  server CPU per request (baseline: public route)',
+      value: cpu(runs.token),
+      unit: 'µs',
+      baseline: cpu(runs.open),
+      ratio: cpu(runs.token) / cpu(runs.open),
+    },
+    {
+      figure: '  server CPU per request, bare Fastify',
+      value: cpu(runs.bare),
+      unit: 'µs',
+    },
+    {
+      figure: '  p99 latency with a token, 50 connections',
+      value: median(runs.token.map((run) => run.p99)),
+      unit: 'ms',
+    },
+  ];
+}
+
+/** 2,500 of the seeded companies changed (by externalId) and 2,500 new ones. */
+function bulkItems(round: number): unknown[] {
+  const items: unknown[] = [];
+  for (let i = 0; i < BULK / 2; i += 1) {
+    const index = (round * (BULK / 2) + i) % COMPANIES;
+    items.push({
+      externalId: `co-${index}`,
+      name: `Company ${index}`,
+      phase: `Round ${round}`,
+      custom: { Seats: round },
+    });
+  }
+  for (let i = 0; i < BULK / 2; i += 1) {
+    items.push({
+      name: `New ${round}-${i}`,
+      externalId: `new-${round}-${i}`,
+      domains: [`new${round}-${i}.example`],
+      custom: { Seats: i },
+    });
+  }
+  return items;
+}
+
+async function put(url: string, token: string, body: string) {
+  const response = await fetch(url, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+  });
+  return { status: response.status, report: (await response.json()) as Record<string, unknown> };
+}
+
+async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
+  const rounds = options.quick ? 3 : 7;
+  const server = await startServer(seeded, 'app');
+  const rates: number[] = [];
+  const cpus: number[] = [];
+  // One warm-up round, then the measured ones.
+  for (let round = 0; round <= rounds; round += 1) {
+    const body = JSON.stringify(bulkItems(round));
+    const before = await server.stats();
+    const started = performance.now();
+    const { status, report } = await put(`${server.url}/companies`, seeded.token, body);
+    const elapsed = performance.now() - started;
+    const after = await server.stats();
+    if (status !== 200 || report.created !== BULK / 2 || report.updated !== BULK / 2) {
+      throw new Error(`bulk upsert answered ${status}: ${JSON.stringify(report).slice(0, 300)}`);
+    }
+    if (round === 0) continue;
+    rates.push(BULK / (elapsed / 1000));
+    cpus.push((after.cpuMicros - before.cpuMicros) / BULK);
+  }
+  await server.stop();
+  const rate = median(rates);
+  const sqlite = label === 'SQLite';
+  return [
+    {
+      figure: `${label}: bulk upsert of 5,000 companies (half new, half matched)`,
+      value: rate,
+      unit: 'items/s',
+      ...(sqlite ? { target: '≥ 20,000', met: rate >= 20_000 } : {}),
+    },
+    { figure: `${label}:   server CPU per item`, value: median(cpus), unit: 'µs' },
+    { figure: `${label}:   best of ${rounds} rounds`, value: Math.max(...rates), unit: 'items/s' },
+  ] satisfies Figure[];
+}
+
+async function benchList(seeded: Seeded, label: string, options: BenchOptions) {
+  const server = await startServer(seeded, 'app');
+  const auth = { authorization: `Bearer ${seeded.token}` };
+  const samples: number[] = [];
+  let bytes = 0;
+  const requests = options.quick ? 5 : 20;
+  for (let i = 0; i <= requests; i += 1) {
+    const offset = (i * 5_000) % COMPANIES;
+    const started = performance.now();
+    const response = await fetch(`${server.url}/companies?limit=5000&offset=${offset}`, {
+      headers: auth,
+    });
+    const text = await response.text();
+    const elapsed = performance.now() - started;
+    if (response.status !== 200) throw new Error(`list answered ${response.status}`);
+    if (i === 0) continue;
+    samples.push(elapsed);
+    bytes = text.length;
+  }
+  const idle = await server.stats();
+  const loaded = await cannon(server, '/companies?limit=5000', auth, options.quick ? 4 : 8);
+  const busy = await server.stats();
+  await server.stop();
+  return [
+    {
+      figure: `${label}: GET /companies?limit=5000 of 100,000, median latency`,
+      value: median(samples),
+      unit: 'ms',
+    },
+    { figure: `${label}:   answer size`, value: bytes / 1e6, unit: 'MB' },
+    {
+      figure: `${label}:   50 connections at once`,
+      value: loaded.requestsPerSecond,
+      unit: 'req/s',
+    },
+    { figure: `${label}:   p99 latency, 50 connections`, value: loaded.p99, unit: 'ms' },
+    { figure: `${label}:   server RSS after sequential lists`, value: idle.rss / 1e6, unit: 'MB' },
+    { figure: `${label}:   server RSS after 50 connections`, value: busy.rss / 1e6, unit: 'MB' },
+  ] satisfies Figure[];
+}
+
+async function postgresUrl(url: string) {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const scoped = new URL(url);
+  scoped.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    url: scoped.toString(),
+    async drop() {
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    },
+  };
+}
+
+export async function benchRecords(options: BenchOptions): Promise<Figure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'app-center-bench-'));
+  const figures: Figure[] = [];
+  try {
+    const seeded = await seed(`sqlite:${join(dir, 'records.db')}`);
+    figures.push(...(await benchRead(seeded, options)));
+    figures.push(...(await benchBulk(seeded, 'SQLite', options)));
+    figures.push(...(await benchList(seeded, 'SQLite', options)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  if (options.postgresUrl !== undefined) {
+    const postgres = await postgresUrl(options.postgresUrl);
+    try {
+      const seeded = await seed(postgres.url);
+      figures.push(...(await benchBulk(seeded, 'PostgreSQL', options)));
+      figures.push(...(await benchList(seeded, 'PostgreSQL', options)));
+    } finally {
+      await postgres.drop();
+    }
+  }
+  return figures;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const figures = await benchRecords({
+    quick: process.argv.includes('--quick'),
+    postgresUrl: process.env.BENCH_DATABASE_URL,
+  });
+  printTable(figures);
+}
