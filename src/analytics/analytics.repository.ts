@@ -65,7 +65,7 @@ export interface AnalyticsWriter {
 }
 
 /** The record's document with a later lastActive, or undefined when it has one already. */
-export function withLastActive(doc: string, lastActive: number): string | undefined {
+function withLastActive(doc: string, lastActive: number): string | undefined {
   const parsed = JSON.parse(doc) as Record<string, unknown>;
   const current = typeof parsed.lastActive === 'string' ? Date.parse(parsed.lastActive) : NaN;
   if (current >= lastActive) return undefined;
@@ -74,9 +74,14 @@ export function withLastActive(doc: string, lastActive: number): string | undefi
 }
 
 // lastActive is usage, not an edit: the document changes, and its version with it, but
-// not updatedAt, and no audit event is written.
-const TOUCH_SQL = `update records set doc = ?, version = version + 1
-  where workspace_id = ? and model = ? and id = ?`;
+// not updatedAt, and no audit event is written. On SQLite the document is edited in
+// place, in key order, and only when the new time is later (times are ISO 8601 in UTC,
+// which compare as text); PostgreSQL's jsonb would reorder the keys, so there the
+// edit is made in JavaScript.
+const SQLITE_TOUCH_SQL = `update records set doc = json_set(doc, '$.lastActive', @at),
+  version = version + 1
+  where workspace_id = @workspaceId and model = @model and id = @id
+  and coalesce(doc ->> '$.lastActive', '') < @at`;
 
 const ACTIVITY_COLUMNS = [
   'workspace_id',
@@ -201,19 +206,15 @@ class SqliteAnalyticsWriter implements AnalyticsWriter {
         values[at + 10] = row.info;
       },
     );
-    const readDoc = sqlite
-      .prepare<[string, string, string], string>(
-        'select doc from records where workspace_id = ? and model = ? and id = ?',
-      )
-      .pluck();
-    const touch = sqlite.prepare<[string, string, string, string]>(TOUCH_SQL);
+    const touch =
+      sqlite.prepare<[{ at: string; workspaceId: string; model: string; id: string }]>(
+        SQLITE_TOUCH_SQL,
+      );
     // Nested transactions become savepoints, so the rows and the touches commit as one.
     this.writeActivities = sqlite.transaction(
       (workspaceId: string, receivedAt: number, rows: ActivityRow[], touches: Touch[]) => {
         for (const { model, id, lastActive } of touches) {
-          const doc = readDoc.get(workspaceId, model, id);
-          const updated = doc === undefined ? undefined : withLastActive(doc, lastActive);
-          if (updated !== undefined) touch.run(updated, workspaceId, model, id);
+          touch.run({ at: new Date(lastActive).toISOString(), workspaceId, model, id });
         }
         insertActivities(workspaceId, receivedAt, rows);
       },
