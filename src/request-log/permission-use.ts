@@ -72,8 +72,8 @@ function derivedUse(operation: string, counts: RequestLogExtras['counts']): Perm
   const verb = parts[parts.length - 1] ?? '';
 
   if (head === 'record') {
-    const model = RECORD_MODEL_BY_KEY.get(second.toLowerCase());
-    if (model === undefined) return NO_USE;
+    // A model the catalogue does not name may still come from the route's extras.
+    const model = RECORD_MODEL_BY_KEY.get(second.toLowerCase()) ?? null;
     if (verb === 'bulkUpsert' && counts !== undefined) {
       const actions: Action[] = [];
       if (counts.created > 0) actions.push('create');

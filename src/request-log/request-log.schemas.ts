@@ -97,10 +97,10 @@ export const SummarySchema = Type.Object({
   buckets: Type.Array(
     Type.Object({
       start: Type.String(),
-      s2xx: Type.Integer(),
+      s2xx: Type.Integer({ description: 'Every status below 400' }),
       s4xx: Type.Integer(),
       s5xx: Type.Integer(),
-      p50: Nullable(Type.Number()),
+      p50: Nullable(Type.Number({ description: 'Median duration in ms; null when empty' })),
       p95: Nullable(Type.Number()),
     }),
   ),

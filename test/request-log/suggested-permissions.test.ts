@@ -193,7 +193,7 @@ describe('permission use of an operation', () => {
       ['record.task.delete', 'Task', ['remove']],
       ['record.license.bulkUpsert', 'License', ['create', 'update']],
       ['record.company.export', 'Company', ['export']],
-      ['record.nosuchmodel.list', null, []],
+      ['record.nosuchmodel.list', null, ['view']],
       ['privateApp.list', 'ServiceAccount', ['view']],
       ['privateApp.create', 'ServiceAccount', ['create']],
       ['privateApp.delete', 'ServiceAccount', ['remove']],
@@ -212,6 +212,10 @@ describe('permission use of an operation', () => {
     expect(
       permissionUse('record.company.bulkUpsert', { counts: { created: 0, updated: 3, errors: 0 } }),
     ).toEqual({ model: 'Company', actions: ['update'] });
+    expect(permissionUse('record.user.get', { model: 'User' })).toEqual({
+      model: 'User',
+      actions: ['view'],
+    });
     expect(permissionUse('custom.thing', { model: 'EndUser', permissionAction: 'export' })).toEqual(
       { model: 'EndUser', actions: ['export'] },
     );
