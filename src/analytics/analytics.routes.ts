@@ -19,10 +19,17 @@ import {
   UserActivitySchema,
 } from './analytics.schemas.js';
 import { findDimensionData, findUserActivities } from './analytics-query.service.js';
-import { INGESTION_LIMITS, IngestionService, type IngestionReport } from './ingestion.service.js';
+import {
+  INGESTION_LIMITS,
+  IngestionService,
+  MAX_BUFFERED_BYTES,
+  type IngestionReport,
+} from './ingestion.service.js';
 import {
   BodyAbortedError,
   BodyTooLargeError,
+  BudgetExhaustedError,
+  ByteBudget,
   JsonSyntaxError,
   readJsonBody,
   type ScannedBody,
@@ -84,6 +91,8 @@ const PATHS = [
   `/:tenantToken(${UUID})/dimensiondata`,
 ] as const;
 
+const BUSY = 'Other large posts are being stored; retry in a second';
+
 const TENANT_TOKEN_MISSING =
   'Send the Tenant Token as the Basic user name: base64 of "<tenantToken>:"';
 const TENANT_TOKEN_UNKNOWN =
@@ -144,10 +153,15 @@ async function ingestionRoutes(app: FastifyInstance, options: IngestionRoutesOpt
   };
 
   type Ingest = (workspaceId: string, body: ScannedBody, at: Date) => Promise<IngestionReport>;
+  const budget = new ByteBudget(MAX_BUFFERED_BYTES);
   const handle = (ingest: Ingest) => async (request: FastifyRequest, reply: FastifyReply) => {
     const receivedAt = new Date();
-    const body = await readBody(request, reply);
-    return ingest(request.tenantWorkspaceId ?? '', body, receivedAt);
+    const body = await readBody(request, reply, budget);
+    try {
+      return await ingest(request.tenantWorkspaceId ?? '', body, receivedAt);
+    } finally {
+      body.release();
+    }
   };
   const activities = handle((...args) => ingestion.ingestActivities(...args));
   const metrics = handle((...args) => ingestion.ingestMetrics(...args));
@@ -164,6 +178,7 @@ async function ingestionRoutes(app: FastifyInstance, options: IngestionRoutesOpt
       413: ErrorSchema,
       415: ErrorSchema,
       429: ErrorSchema,
+      503: ErrorSchema,
     },
   });
   const route = { bodyLimit: INGESTION_LIMITS.maxBytes, onRequest: fromPath };
@@ -220,14 +235,22 @@ async function ingestionRoutes(app: FastifyInstance, options: IngestionRoutesOpt
 }
 
 /** The body, checked as JSON; refusals become the matching HTTP errors. */
-async function readBody(request: FastifyRequest, reply: FastifyReply): Promise<ScannedBody> {
+async function readBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  budget: ByteBudget,
+): Promise<ScannedBody> {
   const declared = Number(request.headers['content-length']);
   if (declared > INGESTION_LIMITS.maxBytes) throw refuse(reply, tooLarge());
 
   try {
-    return await readJsonBody(decoded(request), INGESTION_LIMITS);
+    return await readJsonBody(decoded(request), INGESTION_LIMITS, budget);
   } catch (error) {
     if (error instanceof BodyTooLargeError) throw refuse(reply, tooLarge());
+    if (error instanceof BudgetExhaustedError) {
+      reply.header('retry-after', '1');
+      throw refuse(reply, new AppError('unavailable', { message: BUSY }));
+    }
     if (error instanceof JsonSyntaxError) {
       throw refuse(reply, new AppError('invalid_json', { message: error.message }));
     }

@@ -16,6 +16,9 @@ export const INGESTION_LIMITS: ReadLimits = {
   maxItemBytes: 1024 * 1024,
 };
 
+/** Body bytes all ingestion requests together may hold: eight full-size posts. */
+export const MAX_BUFFERED_BYTES = 8 * INGESTION_LIMITS.maxBytes;
+
 /** Beyond this many failed items, only their number is reported. */
 export const MAX_REPORTED_ERRORS = 1_000;
 

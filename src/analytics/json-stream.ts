@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
  * where each top-level array element starts and ends. Consecutive elements are grouped
  * into batches, which the caller later parses one at a time as `[` + bytes + `]`. So the
  * raw body is held once, as Buffers outside the V8 heap, and at most one batch of parsed
- * items exists at a time; a malformed body is refused before anything is stored.
+ * items exists at a time; a malformed body is refused before anything is stored. A
+ * ByteBudget shared by all requests caps the bytes held at once across the process.
  */
 
 /** A run of consecutive top-level items, as byte offsets into the body. */
@@ -25,6 +26,8 @@ export interface ScannedBody {
   shape: 'array' | 'single';
   batches: ItemBatch[];
   items: number;
+  /** Gives the body's bytes back to the budget; call once they are no longer needed. */
+  release(): void;
 }
 
 export interface ReadLimits {
@@ -47,6 +50,32 @@ export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
 }
 
+/** Other bodies hold the whole budget; the client should retry shortly. */
+export class BudgetExhaustedError extends Error {
+  override name = 'BudgetExhaustedError';
+}
+
+/** The bytes of request bodies the process may hold at once, across all requests. */
+export class ByteBudget {
+  private used = 0;
+
+  constructor(readonly max: number) {}
+
+  get held(): number {
+    return this.used;
+  }
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.max) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
 /** The client stopped sending before the body was complete. */
 export class BodyAbortedError extends Error {
   override name = 'BodyAbortedError';
@@ -54,16 +83,26 @@ export class BodyAbortedError extends Error {
 
 /**
  * Reads a request body to its end, checking it as JSON on the way. Rejects with
- * BodyTooLargeError as soon as the limit is passed and with JsonSyntaxError at the first
- * malformed byte, without reading further.
+ * BodyTooLargeError as soon as the limit is passed, with JsonSyntaxError at the first
+ * malformed byte and with BudgetExhaustedError when the budget runs out, without
+ * reading further.
  */
-export function readJsonBody(stream: Readable, limits: ReadLimits): Promise<ScannedBody> {
+export function readJsonBody(
+  stream: Readable,
+  limits: ReadLimits,
+  budget = new ByteBudget(Number.POSITIVE_INFINITY),
+): Promise<ScannedBody> {
   return new Promise((resolve, reject) => {
     const pieces: Buffer[] = [];
     const batcher = new Batcher(limits);
     const scanner = new JsonScanner((start, end) => batcher.add(start, end));
     let received = 0;
     let settled = false;
+    let released = false;
+    const release = () => {
+      if (!released) budget.give(received);
+      released = true;
+    };
 
     const finish = (error: Error | undefined, result?: ScannedBody) => {
       if (settled) return;
@@ -74,6 +113,7 @@ export function readJsonBody(stream: Readable, limits: ReadLimits): Promise<Scan
       if (error !== undefined) {
         // What follows a refusal is never read: stop pulling it in.
         stream.pause();
+        release();
         reject(error);
       } else if (result !== undefined) {
         resolve(result);
@@ -82,6 +122,10 @@ export function readJsonBody(stream: Readable, limits: ReadLimits): Promise<Scan
 
     const onData = (chunk: Buffer | string) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (!budget.take(bytes.length)) {
+        finish(new BudgetExhaustedError('Other posts hold the memory for bodies'));
+        return;
+      }
       received += bytes.length;
       if (received > limits.maxBytes) {
         finish(new BodyTooLargeError(`The body is larger than ${limits.maxBytes} bytes`));
@@ -108,6 +152,7 @@ export function readJsonBody(stream: Readable, limits: ReadLimits): Promise<Scan
         shape: scanner.shape,
         batches: batcher.finish(),
         items: batcher.items,
+        release,
       });
     };
     const onError = () => finish(new BodyAbortedError('The body ended early'));

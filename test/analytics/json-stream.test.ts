@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BodyTooLargeError,
+  BudgetExhaustedError,
+  ByteBudget,
   JsonScanner,
   JsonSyntaxError,
   MAX_NESTING,
@@ -167,6 +169,25 @@ describe('readJsonBody', () => {
       BodyTooLargeError,
     );
     await expect(readText('[1, 2, oops]')).rejects.toBeInstanceOf(JsonSyntaxError);
+  });
+
+  it('holds bodies within a budget shared by all readers, and gives it back', async () => {
+    const budget = new ByteBudget(100);
+    const first = await readJsonBody(Readable.from([Buffer.from('[1,2,3]')]), LIMITS, budget);
+    expect(budget.held).toBe(7);
+
+    const tooMuch = readJsonBody(
+      Readable.from([Buffer.from(`[${'1,'.repeat(50)}1]`)]),
+      LIMITS,
+      budget,
+    );
+    await expect(tooMuch).rejects.toBeInstanceOf(BudgetExhaustedError);
+    expect(budget.held).toBe(7);
+
+    first.release();
+    first.release();
+    expect(budget.held).toBe(0);
+    await expect(readText('[1', LIMITS)).rejects.toBeInstanceOf(JsonSyntaxError);
   });
 
   it('keeps multi-byte characters whole across chunk boundaries', async () => {
