@@ -7,9 +7,8 @@ import { AUTH_ERRORS, ErrorSchema } from '../http/common.schemas.js';
 import { requirePrincipal } from '../http/request-principal.js';
 import { AppError } from '../shared/errors.js';
 import { ActivityLinker } from './activity-linker.js';
+import { findDimensionData, findUserActivities } from './analytics-query.service.js';
 import { createAnalyticsWriter } from './analytics.repository.js';
-import { createLinkedRecords, type LinkedRecords } from './linked-records.repository.js';
-import { MetricLinker } from './metric-linker.js';
 import {
   DimensionDataQuery,
   DimensionDataSchema,
@@ -18,7 +17,6 @@ import {
   UserActivityQuery,
   UserActivitySchema,
 } from './analytics.schemas.js';
-import { findDimensionData, findUserActivities } from './analytics-query.service.js';
 import {
   INGESTION_LIMITS,
   IngestionService,
@@ -34,6 +32,8 @@ import {
   readJsonBody,
   type ScannedBody,
 } from './json-stream.js';
+import { createLinkedRecords, type LinkedRecords } from './linked-records.repository.js';
+import { MetricLinker } from './metric-linker.js';
 import { createTenantLookup, tenantTokenFromHeader, type TenantLookup } from './tenant-token.js';
 
 declare module 'fastify' {
