@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/config.js';
 import { createAppWithToken } from '../helpers/private-apps.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createLogTestApp, logEntry, seedRows, storedRows } from './log-helpers.js';
@@ -6,12 +7,21 @@ import { createLogTestApp, logEntry, seedRows, storedRows } from './log-helpers.
 const DAY = 86_400_000;
 
 describe('request log retention', () => {
-  let t: TestApp;
+  let t: TestApp | undefined;
   afterEach(async () => {
-    await t.close();
+    await t?.close();
+    t = undefined;
   });
 
-  async function seedHistory(): Promise<number> {
+  it('is configured in days, 90 unless REQUEST_LOG_RETENTION_DAYS says otherwise', () => {
+    expect(parseConfig({}).requestLogRetentionDays).toBe(90);
+    expect(parseConfig({ REQUEST_LOG_RETENTION_DAYS: '30' }).requestLogRetentionDays).toBe(30);
+    for (const value of ['0', '-1', '7.5', 'forever', '3651']) {
+      expect(() => parseConfig({ REQUEST_LOG_RETENTION_DAYS: value }), value).toThrow(ConfigError);
+    }
+  });
+
+  async function seedHistory(t: TestApp): Promise<number> {
     const admin = await t.login();
     const app = await createAppWithToken(t, admin, { models: {}, fields: {} });
     const other = await t.seedWorkspace('Other', 'admin@other.test');
@@ -33,7 +43,7 @@ describe('request log retention', () => {
 
   it('deletes rows past the retention in small batches, in every workspace', async () => {
     t = await createLogTestApp({ requestLog: { retentionBatchRows: 5 } });
-    const now = await seedHistory();
+    const now = await seedHistory(t);
     expect(await t.app.requestLog.purgeExpired(now)).toBe(34);
     expect((await storedRows(t)).map((row) => row.path)).toEqual(['/kept-1', '/kept-2']);
     expect(await t.app.requestLog.purgeExpired(now)).toBe(0);
@@ -42,7 +52,7 @@ describe('request log retention', () => {
 
   it('runs by itself on a timer', async () => {
     t = await createLogTestApp({ requestLog: { retentionIntervalMs: 50, retentionBatchRows: 4 } });
-    await seedHistory();
+    await seedHistory(t);
     const deadline = Date.now() + 5_000;
     let left = (await storedRows(t)).length;
     while (left > 2 && Date.now() < deadline) {
