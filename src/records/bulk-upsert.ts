@@ -61,9 +61,9 @@ export interface UpsertGrants {
 }
 
 /**
- * Inserts the items that match no record and updates the ones that do, item by item:
- * each item's writes happen inside a savepoint, so a refused item leaves nothing behind
- * and never stops the others.
+ * Inserts the items that match no record and updates the ones that do, item by item,
+ * in one transaction. A refused item leaves nothing behind (see record-store.ts) and
+ * never stops the others.
  */
 export function* bulkUpsert(
   ctx: WriteContext,

@@ -6,6 +6,12 @@ import type { CustomFieldDefinition } from './record-validation.js';
  * one of two drivers: synchronously inside a single better-sqlite3 transaction (where
  * an `await` would let other requests' statements into the open transaction), or
  * asynchronously inside a PostgreSQL transaction. The write logic never knows which.
+ *
+ * One record's writes are atomic without a savepoint of their own: the record's row is
+ * written first and is the only statement that can be refused (a taken unique key),
+ * and a refused statement changes nothing while leaving the transaction usable. What
+ * follows it (domains, children's copies of a company name) is never refused, and any
+ * other failure aborts the whole write. So a bulk upsert never half-writes an item.
  */
 
 /** An audit event of a record write, stamped with the write's time. */
@@ -56,9 +62,16 @@ export interface RecordStoreOps {
   /** The oldest company with this lower-cased email domain. */
   companyByDomain(workspaceId: string, domain: string): string | undefined;
   customFields(workspaceId: string): StoredCustomField[];
-  /** Throws DuplicateKeyError when a unique key is taken. */
-  insert(row: RecordRow): void;
-  /** Replaces the stored row with the same primary key; throws DuplicateKeyError too. */
+  /**
+   * Inserts a row, or answers the unique key another record of the model already holds
+   * and changes nothing. A taken key never leaves the transaction unusable.
+   */
+  insert(row: RecordRow): UniqueKey | undefined;
+  /**
+   * Replaces the stored row with the same primary key, keys included. Throws
+   * DuplicateKeyError, having changed nothing, when a new key is taken; the transaction
+   * stays usable (PostgreSQL wraps the statement in a savepoint for that).
+   */
   update(row: RecordRow): void;
   /**
    * Replaces the document of a row whose keys stay as they are; never refused. Index
@@ -72,17 +85,6 @@ export interface RecordStoreOps {
   addDomains(workspaceId: string, companyId: string, domains: readonly string[]): void;
   /** Audit events, written together at the end of a write. */
   audit(events: readonly RecordAuditEvent[]): void;
-  /**
-   * Opens the one level of savepoint that makes one record's writes atomic.
-   * `laterRefusable` says whether a statement after the first may be refused (a taken
-   * unique key). When none may, SQLite skips the savepoint: a refused first statement
-   * changes nothing and leaves the transaction usable, and any other failure aborts the
-   * whole write. PostgreSQL always opens it, since any error there aborts the
-   * transaction.
-   */
-  savepoint(laterRefusable: boolean): void;
-  release(): void;
-  rollback(): void;
 }
 
 export type AsyncRecordStore = {

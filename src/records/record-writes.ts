@@ -17,6 +17,7 @@ import {
   type RecordAuditEvent,
   type RecordRow,
   type StoredCustomField,
+  type UniqueKey,
   type Work,
 } from './record-store.js';
 import {
@@ -110,10 +111,10 @@ function refuseReadOnly(ctx: WriteContext, value: JsonObject): void {
   });
 }
 
-function duplicateError(error: DuplicateKeyError, model: ModelDefinition): AppError {
-  const scope = error.key === 'externalId' && model.externalIdScope === 'company';
+function duplicateError(key: UniqueKey, model: ModelDefinition): AppError {
+  const scope = key === 'externalId' && model.externalIdScope === 'company';
   const where = scope ? 'of the same company' : `of ${model.name}`;
-  return invalidField(error.key, `duplicated: another record ${where} has it`);
+  return invalidField(key, `duplicated: another record ${where} has it`);
 }
 
 /** The one record a key names; 404 when none, 400 when an externalId names several. */
@@ -192,25 +193,26 @@ export function* prepareUpdate(
   return { kind: 'changed', row, doc, changed, ignoredFields: result.ignoredFields };
 }
 
-/** Inserts a prepared record; its writes are atomic, and its audit event is queued. */
+/**
+ * Inserts a prepared record and queues its audit event. The row goes first: it is the
+ * only write that can be refused, and a refused one leaves nothing behind.
+ */
 export function* insertRecord(ctx: WriteContext, prepared: PreparedRecord): Work<void> {
   const { row, doc } = prepared;
-  const domains = ctx.model.name === 'Company' ? stringList(doc.domains) : [];
-  // Only the record's own row can collide with a unique key, and it is written first.
-  yield* call('savepoint', false);
-  try {
-    yield* writeRow(ctx, 'insert', row);
+  const taken = yield* call('insert', row);
+  if (taken !== undefined) throw duplicateError(taken, ctx.model);
+  if (ctx.model.name === 'Company') {
+    const domains = stringList(doc.domains);
     if (domains.length > 0) yield* call('addDomains', ctx.workspaceId, row.id, domains);
-  } catch (error) {
-    yield* call('rollback');
-    throw error;
   }
-  yield* call('release');
   const fields = Object.keys(doc).filter((key) => !SYSTEM.has(key));
   queueAudit(ctx, 'record.create', row.id, fields);
 }
 
-/** Writes a changed record, and what follows from a company's change of name or domains. */
+/**
+ * Writes a changed record, then what follows from a company's new name or domains, and
+ * queues its audit event. As for inserts, only the first write can be refused.
+ */
 export function* updateRecord(
   ctx: WriteContext,
   before: RecordRow,
@@ -218,24 +220,25 @@ export function* updateRecord(
 ): Work<void> {
   const { row, doc, changed } = prepared;
   const isCompany = ctx.model.name === 'Company';
-  const domains = isCompany && changed.includes('domains');
   const renamed =
     isCompany && changed.includes('name') && typeof doc.name === 'string'
       ? yield* renamedChildren(ctx, row.id, doc.name)
       : [];
-  // Only the record's own row can collide with a unique key, and it is written first:
-  // domains are replaced whole, and children keep their keys.
-  yield* call('savepoint', false);
-  try {
-    if (sameKeys(before, row)) yield* call('updateDoc', row);
-    else yield* writeRow(ctx, 'update', row);
-    if (domains) yield* call('setDomains', ctx.workspaceId, row.id, stringList(doc.domains));
-    for (const child of renamed) yield* call('updateDoc', child);
-  } catch (error) {
-    yield* call('rollback');
-    throw error;
+
+  if (sameKeys(before, row)) {
+    yield* call('updateDoc', row);
+  } else {
+    try {
+      yield* call('update', row);
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) throw duplicateError(error.key, ctx.model);
+      throw error;
+    }
   }
-  yield* call('release');
+  if (isCompany && changed.includes('domains')) {
+    yield* call('setDomains', ctx.workspaceId, row.id, stringList(doc.domains));
+  }
+  for (const child of renamed) yield* call('updateDoc', child);
   queueAudit(ctx, 'record.update', before.id, changed);
 }
 
@@ -243,15 +246,6 @@ export function* deleteRecord(ctx: WriteContext, row: RecordRow): Work<void> {
   yield* call('remove', ctx.workspaceId, ctx.model.name, row.id);
   if (ctx.model.name === 'Company') yield* call('setDomains', ctx.workspaceId, row.id, []);
   queueAudit(ctx, 'record.delete', row.id, []);
-}
-
-function* writeRow(ctx: WriteContext, op: 'insert' | 'update', row: RecordRow): Work<void> {
-  try {
-    yield* call(op, row);
-  } catch (error) {
-    if (error instanceof DuplicateKeyError) throw duplicateError(error, ctx.model);
-    throw error;
-  }
 }
 
 function sameKeys(before: RecordRow, after: RecordRow): boolean {

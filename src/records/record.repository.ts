@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
 import type pg from 'pg';
 import type { Database } from '../db/database.js';
 import type { Schema } from '../db/schema.js';
@@ -15,6 +15,7 @@ import {
   type RecordRow,
   type RecordStoreOps,
   type StoredCustomField,
+  type UniqueKey,
   type Work,
 } from './record-store.js';
 
@@ -153,8 +154,6 @@ function auditValues(event: RecordAuditEvent): unknown[] {
   ];
 }
 
-const SAVEPOINT = 'record_item';
-
 function toDefinitions(docs: readonly string[]): StoredCustomField[] {
   const definitions: StoredCustomField[] = [];
   for (const doc of docs) {
@@ -274,18 +273,6 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
   );
   const audit = sqlite.prepare<unknown[]>(AUDIT_SQL);
   const auditBatch = sqlite.prepare<unknown[]>(auditSql(AUDIT_BATCH));
-  const savepoint = sqlite.prepare(`savepoint ${SAVEPOINT}`);
-  const release = sqlite.prepare(`release ${SAVEPOINT}`);
-  const rollback = sqlite.prepare(`rollback to ${SAVEPOINT}`);
-  let inSavepoint = false;
-
-  const writeRow = (statement: BetterSqlite3.Statement<[RecordRow]>, row: RecordRow) => {
-    try {
-      statement.run(row);
-    } catch (error) {
-      throw asDuplicateKey(error);
-    }
-  };
 
   return {
     find(workspaceId, model, key) {
@@ -306,8 +293,25 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     findChildren: (workspaceId, companyId) => children.all(workspaceId, companyId),
     companyByDomain: (workspaceId, domain) => domainCompany.get(workspaceId, domain),
     customFields: (workspaceId) => toDefinitions(customFieldDocs.all(workspaceId)),
-    insert: (row) => writeRow(insert, row),
-    update: (row) => writeRow(update, row),
+    // A statement refused by a constraint changes nothing in SQLite, and the transaction
+    // goes on.
+    insert(row) {
+      try {
+        insert.run(row);
+        return undefined;
+      } catch (error) {
+        const duplicate = asDuplicateKey(error);
+        if (duplicate instanceof DuplicateKeyError) return duplicate.key;
+        throw error;
+      }
+    },
+    update(row) {
+      try {
+        update.run(row);
+      } catch (error) {
+        throw asDuplicateKey(error);
+      }
+    },
     updateDoc(row) {
       updateDoc.run(row);
     },
@@ -328,22 +332,6 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
       }
       for (const event of events.slice(start)) audit.run(auditValues(event));
     },
-    savepoint(laterRefusable) {
-      if (!laterRefusable) return;
-      savepoint.run();
-      inSavepoint = true;
-    },
-    release() {
-      if (!inSavepoint) return;
-      inSavepoint = false;
-      release.run();
-    },
-    rollback() {
-      if (!inSavepoint) return;
-      inSavepoint = false;
-      rollback.run();
-      release.run();
-    },
   };
 }
 
@@ -361,26 +349,27 @@ function asDuplicateKey(error: unknown): unknown {
   return error;
 }
 
-const DOC_BY_ID_SQL = 'select doc from records where workspace_id = $1 and model = $2 and id = $3';
-
 class PostgresRecordStorage implements RecordStorage {
+  private readonly reads: AsyncRecordStore;
+
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly pool: pg.Pool,
-  ) {}
+  ) {
+    this.reads = postgresStore(pool);
+  }
 
   async docById(workspaceId: string, model: string, id: string): Promise<string | undefined> {
-    // A named query is prepared once per pooled connection.
     const result = await this.pool.query<{ doc: string }>({
       name: 'record_doc_by_id',
-      text: DOC_BY_ID_SQL,
+      text: 'select doc from records where workspace_id = $1 and model = $2 and id = $3',
       values: [workspaceId, model, id],
     });
     return result.rows[0]?.doc;
   }
 
   async find(workspaceId: string, model: string, key: KeyLookup): Promise<RecordRow[]> {
-    return postgresStore(this.db).find(workspaceId, model, key);
+    return this.reads.find(workspaceId, model, key);
   }
 
   async list(workspaceId: string, model: string, query: RecordListQuery): Promise<string[]> {
@@ -398,11 +387,27 @@ class PostgresRecordStorage implements RecordStorage {
   }
 
   async customFields(workspaceId: string): Promise<StoredCustomField[]> {
-    return postgresStore(this.db).customFields(workspaceId);
+    return this.reads.customFields(workspaceId);
   }
 
+  /** One pooled connection, one transaction, statements prepared once per connection. */
   async write<T>(work: () => Work<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => runAsync(work(), postgresStore(trx)));
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('begin');
+      const result = await runAsync(work(), postgresStore(client));
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error('rollback failed');
+      });
+      throw error;
+    } finally {
+      // A connection that could not roll back is closed rather than reused.
+      client.release(broken);
+    }
   }
 
   async insertMany(rows: readonly RecordRow[]): Promise<void> {
@@ -433,144 +438,178 @@ function toColumns(row: RecordRow): Schema['records'] {
   };
 }
 
-type Executor = Kysely<Schema> | Transaction<Schema>;
+/** A pool or one of its connections: both answer `query`. */
+type Queryable = Pick<pg.Pool, 'query'>;
 
-function postgresStore(db: Executor): AsyncRecordStore {
-  const rows = (where: Expression<SqlBool>, limit?: number) =>
-    sql<RecordRow>`select ${sql.raw(ROW_COLUMNS)} from records where ${where}
-      ${limit === undefined ? sql`` : sql`limit ${limit}`}`
-      .execute(db)
-      .then((result) => result.rows);
-  const inModel = (workspaceId: string, model: string) =>
-    sql<SqlBool>`workspace_id = ${workspaceId} and model = ${model}`;
+const PG_ROWS = `select ${ROW_COLUMNS} from records where workspace_id = $1 and model = $2 and`;
+const PG_INSERT = `insert into records
+  (workspace_id, model, id, external_id, source_id, company_id, email, doc, created_at,
+   updated_at, version)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+  on conflict do nothing returning id`;
+const PG_UPDATE = `update records set external_id = $4, source_id = $5, company_id = $6,
+  email = $7, doc = $8, updated_at = $9, version = $10
+  where workspace_id = $1 and model = $2 and id = $3`;
+const PG_UPDATE_DOC = `update records set doc = $4, updated_at = $5, version = $6
+  where workspace_id = $1 and model = $2 and id = $3`;
+
+/**
+ * PostgreSQL writes skip Kysely: each statement is a named query, prepared once per
+ * connection, so a bulk upsert costs one round trip per statement and little else.
+ */
+function postgresStore(db: Queryable): AsyncRecordStore {
+  const named = async <R extends pg.QueryResultRow>(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<R[]> => (await db.query<R>({ name, text, values })).rows;
+
+  const rowsWhere = (name: string, where: string, values: unknown[]) =>
+    named<RecordRow>(`records_${name}`, `${PG_ROWS} ${where}`, values);
 
   const addDomains = async (workspaceId: string, companyId: string, domains: readonly string[]) => {
-    const values = uniqueDomains(domains).map((domain) => ({
-      workspace_id: workspaceId,
-      domain,
-      company_id: companyId,
-    }));
-    if (values.length === 0) return;
-    await db
-      .insertInto('record_domains')
-      .values(values)
-      .onConflict((conflict) => conflict.doNothing())
-      .execute();
+    const unique = uniqueDomains(domains);
+    if (unique.length === 0) return;
+    const values = unique.map((_, i) => `($1, $2, $${i + 3})`).join(', ');
+    await db.query(
+      `insert into record_domains (workspace_id, company_id, domain) values ${values}
+       on conflict do nothing`,
+      [workspaceId, companyId, ...unique],
+    );
   };
 
-  const writeRow = async (write: Promise<unknown>) => {
-    try {
-      await write;
-    } catch (error) {
-      throw asDuplicateKey(error);
-    }
-  };
-
-  return {
+  const store: AsyncRecordStore = {
     async find(workspaceId, model, key) {
-      const scope = inModel(workspaceId, model);
       switch (key.kind) {
         case 'id':
-          return rows(sql`${scope} and id = ${key.value}`, 1);
+          return rowsWhere('by_id', 'id = $3', [workspaceId, model, key.value]);
         case 'sourceId':
-          return rows(sql`${scope} and source_id = ${key.value}`, 2);
+          return rowsWhere('by_source', 'source_id = $3 limit 2', [workspaceId, model, key.value]);
         case 'externalId':
           return key.companyId === undefined
-            ? rows(sql`${scope} and external_id = ${key.value}`, 2)
-            : rows(
-                sql`${scope} and external_id = ${key.value}
-                  and coalesce(company_id, '') = ${key.companyId ?? ''}`,
-                2,
+            ? rowsWhere('by_external', 'external_id = $3 limit 2', [workspaceId, model, key.value])
+            : rowsWhere(
+                'by_external_in_company',
+                `external_id = $3 and coalesce(company_id, '') = $4 limit 2`,
+                [workspaceId, model, key.value, key.companyId ?? ''],
               );
       }
     },
     findByEmail: (workspaceId, model, email) =>
-      rows(sql`${inModel(workspaceId, model)} and email = ${email}`, 2),
+      rowsWhere('by_email', 'email = $3 limit 2', [workspaceId, model, email]),
     findChildren: (workspaceId, companyId) =>
-      rows(sql`workspace_id = ${workspaceId} and company_id = ${companyId}`),
+      named<RecordRow>(
+        'records_children',
+        `select ${ROW_COLUMNS} from records where workspace_id = $1 and company_id = $2`,
+        [workspaceId, companyId],
+      ),
     async companyByDomain(workspaceId, domain) {
-      const row = await db
-        .selectFrom('record_domains')
-        .select('company_id')
-        .where('workspace_id', '=', workspaceId)
-        .where('domain', '=', domain)
-        .orderBy('company_id')
-        .limit(1)
-        .executeTakeFirst();
+      const [row] = await named<{ company_id: string }>(
+        'record_domain_company',
+        `select company_id from record_domains where workspace_id = $1 and domain = $2
+         order by company_id limit 1`,
+        [workspaceId, domain],
+      );
       return row?.company_id;
     },
     async customFields(workspaceId) {
-      const found = await db
-        .selectFrom('records')
-        .select('doc')
-        .where('workspace_id', '=', workspaceId)
-        .where('model', '=', 'CustomField')
-        .orderBy('id')
-        .execute();
-      return toDefinitions(found.map((row) => row.doc));
+      const rows = await named<{ doc: string }>(
+        'record_custom_fields',
+        `select doc from records where workspace_id = $1 and model = 'CustomField' order by id`,
+        [workspaceId],
+      );
+      return toDefinitions(rows.map((row) => row.doc));
     },
-    insert: (row) => writeRow(db.insertInto('records').values(toColumns(row)).execute()),
-    update: (row) =>
-      writeRow(
-        db
-          .updateTable('records')
-          .set({
-            external_id: row.externalId,
-            source_id: row.sourceId,
-            company_id: row.companyId,
-            email: row.email,
-            doc: row.doc,
-            updated_at: row.updatedAt,
-            version: row.version,
-          })
-          .where('workspace_id', '=', row.workspaceId)
-          .where('model', '=', row.model)
-          .where('id', '=', row.id)
-          .execute(),
-      ),
+    // `on conflict do nothing` answers a taken key without an error, which would
+    // otherwise abort the whole transaction.
+    async insert(row) {
+      const inserted = await named<{ id: string }>('record_insert', PG_INSERT, [
+        row.workspaceId,
+        row.model,
+        row.id,
+        row.externalId,
+        row.sourceId,
+        row.companyId,
+        row.email,
+        row.doc,
+        row.createdAt,
+        row.updatedAt,
+        row.version,
+      ]);
+      if (inserted.length > 0) return undefined;
+      return takenKey(store, row);
+    },
+    async update(row) {
+      await db.query('savepoint record_keys');
+      try {
+        await named('record_update', PG_UPDATE, [
+          row.workspaceId,
+          row.model,
+          row.id,
+          row.externalId,
+          row.sourceId,
+          row.companyId,
+          row.email,
+          row.doc,
+          row.updatedAt,
+          row.version,
+        ]);
+      } catch (error) {
+        await db.query('rollback to savepoint record_keys');
+        await db.query('release savepoint record_keys');
+        throw asDuplicateKey(error);
+      }
+      await db.query('release savepoint record_keys');
+    },
     async updateDoc(row) {
-      await db
-        .updateTable('records')
-        .set({ doc: row.doc, updated_at: row.updatedAt, version: row.version })
-        .where('workspace_id', '=', row.workspaceId)
-        .where('model', '=', row.model)
-        .where('id', '=', row.id)
-        .execute();
+      await named('record_update_doc', PG_UPDATE_DOC, [
+        row.workspaceId,
+        row.model,
+        row.id,
+        row.doc,
+        row.updatedAt,
+        row.version,
+      ]);
     },
     async remove(workspaceId, model, id) {
-      await db
-        .deleteFrom('records')
-        .where('workspace_id', '=', workspaceId)
-        .where('model', '=', model)
-        .where('id', '=', id)
-        .execute();
+      await named(
+        'record_delete',
+        'delete from records where workspace_id = $1 and model = $2 and id = $3',
+        [workspaceId, model, id],
+      );
     },
     async setDomains(workspaceId, companyId, domains) {
-      await db
-        .deleteFrom('record_domains')
-        .where('workspace_id', '=', workspaceId)
-        .where('company_id', '=', companyId)
-        .execute();
+      await named(
+        'record_domains_clear',
+        'delete from record_domains where workspace_id = $1 and company_id = $2',
+        [workspaceId, companyId],
+      );
       await addDomains(workspaceId, companyId, domains);
     },
     addDomains,
     async audit(events) {
-      for (let start = 0; start < events.length; start += 1000) {
-        const rows = events.slice(start, start + 1000).map(auditRow);
-        await db.insertInto('audit_events').values(rows).execute();
+      for (let start = 0; start < events.length; start += AUDIT_BATCH) {
+        const batch = events.slice(start, start + AUDIT_BATCH);
+        let placeholder = 0;
+        const text = auditSql(batch.length).replace(/\?/g, () => `$${++placeholder}`);
+        await db.query(text, batch.flatMap(auditValues));
       }
     },
-    async savepoint() {
-      await sql`savepoint ${sql.raw(SAVEPOINT)}`.execute(db);
-    },
-    async release() {
-      await sql`release savepoint ${sql.raw(SAVEPOINT)}`.execute(db);
-    },
-    async rollback() {
-      await sql`rollback to savepoint ${sql.raw(SAVEPOINT)}`.execute(db);
-      await sql`release savepoint ${sql.raw(SAVEPOINT)}`.execute(db);
-    },
   };
+  return store;
+}
+
+/** Which unique key made an insert do nothing: the record that holds it is looked up. */
+async function takenKey(store: AsyncRecordStore, row: RecordRow): Promise<UniqueKey> {
+  if (row.sourceId !== null) {
+    const holders = await store.find(row.workspaceId, row.model, {
+      kind: 'sourceId',
+      value: row.sourceId,
+    });
+    if (holders.length > 0) return 'sourceId';
+  }
+  if (row.externalId !== null) return 'externalId';
+  return '_id';
 }
 
 type Dialect = Database['dialect'];

@@ -222,10 +222,10 @@ function modelRoutes(app: FastifyInstance, service: RecordService, model: ModelD
       `${base}/:key`,
       {
         config: { auth: 'token', operation: op('get') },
+        // No params schema: this is the hottest route, and the key is checked by hand.
         schema: {
           tags,
-          summary: `Get a ${model.name} by _id, extid- or srcid-`,
-          params: KeyParams,
+          summary: `Get a ${model.name} by _id, extid-<externalId> or srcid-<sourceId>`,
           response: { 200: RecordSchema, 400: ErrorSchema, ...AUTH_ERRORS },
         },
       },

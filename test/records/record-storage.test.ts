@@ -46,27 +46,31 @@ function row(fields: Partial<RecordRow> = {}): RecordRow {
 }
 
 describe('record storage', () => {
-  it('undoes every write of a savepoint when a later one fails, and keeps going', async () => {
-    const kept = row({ sourceId: 'kept' });
-    const undone = row();
+  it('refuses a taken key without changing anything, and keeps the write going', async () => {
+    const kept = row({ sourceId: 'kept', externalId: 'e-kept' });
+    const moved = row({ sourceId: 'moved' });
     const after = row();
     const outcome = await storage.write(function* () {
       yield* call('insert', kept);
-      yield* call('savepoint', true);
-      let refused = false;
+      yield* call('insert', moved);
+      const bySource = yield* call('insert', row({ sourceId: 'kept' }));
+      const byExternal = yield* call('insert', row({ externalId: 'e-kept' }));
+      let updateRefused = false;
       try {
-        yield* call('insert', undone);
-        yield* call('insert', row({ sourceId: 'kept' }));
+        yield* call('update', { ...moved, sourceId: 'kept', doc: '{"changed":true}' });
       } catch (error) {
-        refused = error instanceof DuplicateKeyError && error.key === 'sourceId';
-        yield* call('rollback');
+        updateRefused = error instanceof DuplicateKeyError && error.key === 'sourceId';
       }
       yield* call('insert', after);
-      return refused;
+      return { bySource, byExternal, updateRefused };
     });
-    expect(outcome).toBe(true);
+    expect(outcome).toEqual({
+      bySource: 'sourceId',
+      byExternal: 'externalId',
+      updateRefused: true,
+    });
     expect(await storage.docById(workspaceId, 'Company', kept.id)).toBeDefined();
-    expect(await storage.docById(workspaceId, 'Company', undone.id)).toBeUndefined();
+    expect(await storage.docById(workspaceId, 'Company', moved.id)).toBe(moved.doc);
     expect(await storage.docById(workspaceId, 'Company', after.id)).toBeDefined();
   });
 
@@ -81,18 +85,7 @@ describe('record storage', () => {
     expect(await storage.docById(workspaceId, 'Company', first.id)).toBeUndefined();
   });
 
-  it('names the unique key a write collides with', async () => {
-    await storage.insertMany([row({ externalId: 'e1' }), row({ sourceId: 's1' })]);
-    for (const [fields, key] of [
-      [{ externalId: 'e1' }, 'externalId'],
-      [{ sourceId: 's1' }, 'sourceId'],
-    ] as const) {
-      const attempt = storage.write(function* () {
-        yield* call('insert', row(fields));
-      });
-      await expect(attempt).rejects.toMatchObject({ name: 'DuplicateKeyError', key });
-    }
-    // externalId is unique within a company for child records.
+  it('scopes externalId to the company for child records', async () => {
     await storage.insertMany([
       row({ model: 'Asset', externalId: 'a', companyId: 'c1' }),
       row({ model: 'Asset', externalId: 'a', companyId: 'c2' }),
@@ -105,6 +98,10 @@ describe('record storage', () => {
       companyId: 'c2',
     });
     expect(scoped.map((item) => item.companyId)).toEqual(['c2']);
+    const taken = await storage.write(function* () {
+      return yield* call('insert', row({ model: 'Asset', externalId: 'a', companyId: 'c1' }));
+    });
+    expect(taken).toBe('externalId');
   });
 
   it('runs concurrent writes one after another without mixing them', async () => {
@@ -116,10 +113,10 @@ describe('record storage', () => {
             value: 'race',
           });
           if (taken.length > 0) return 'matched';
-          yield* call('insert', row({ sourceId: 'race', doc: JSON.stringify({ i }) }));
-          return 'created';
+          const refused = yield* call('insert', row({ sourceId: 'race', doc: `{"i":${i}}` }));
+          return refused === undefined ? 'created' : 'duplicate';
         })
-        .catch((error: unknown) => (error instanceof DuplicateKeyError ? 'duplicate' : 'error')),
+        .catch(() => 'error'),
     );
     const outcomes = await Promise.all(writes);
     expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
