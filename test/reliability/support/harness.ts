@@ -113,6 +113,21 @@ export async function initWorkspace(testDb: TestDatabase, workspace: string, ema
   return { email, password };
 }
 
+/**
+ * Sends `signal` and resolves with how the process ended. Unlike `stop`, this also returns
+ * at once for a process already killed by a signal, whose exit code stays null.
+ */
+export function ended(server: ServerProcess, signal: NodeJS.Signals = 'SIGKILL') {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, by) => resolve({ code, signal: by }));
+    child.kill(signal);
+  });
+}
+
 export async function stopAll(servers: ServerProcess[]) {
-  await Promise.all(servers.splice(0).map((server) => server.stop('SIGKILL')));
+  await Promise.all(servers.splice(0).map((server) => ended(server)));
 }
