@@ -161,7 +161,7 @@ export async function serveUntilSignalled(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const server = await startServer(config, options);
-  server.app.log.info({ url: server.url }, 'App Center listening');
+  process.stdout.write(`App Center listening at ${server.url}\n`);
   const logger = { error: (message: unknown) => server.app.log.error({ message }, 'shutdown') };
   closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
     if (err !== undefined) server.app.log.error({ err }, 'shutting down after an error');

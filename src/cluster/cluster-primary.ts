@@ -32,7 +32,7 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
     announced = true;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = config.publicUrl ?? `http://${host}:${address.port}`;
-    process.stdout.write(`App Center listening at ${url} with ${workers} workers\n`);
+    process.stdout.write(`App Center listening at ${url} (${workers} workers)\n`);
   });
 
   cluster.on('exit', (worker, code, signal) => {

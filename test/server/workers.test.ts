@@ -36,7 +36,7 @@ async function startCluster(databaseUrl: string, workers: number): Promise<Clust
     const timer = setTimeout(() => reject(new Error(output.join(''))), 30_000);
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       output.push(line);
-      const match = /listening at (\S+) with/.exec(line);
+      const match = /listening at (\S+) \(/.exec(line);
       if (match?.[1] === undefined) return;
       clearTimeout(timer);
       resolve(match[1]);
