@@ -1,6 +1,7 @@
 // A real App Center server for the records benchmark, in one of two shapes:
 // - BENCH_SERVER=app: the app as `serve` builds it (token auth, permissions, request log),
-//   app rate limits raised out of the way, plus `GET /bench/companies/:id`: the same read
+//   app rate limits raised out of the way (BENCH_REQUEST_LOG=off turns the request log
+//   off), plus `GET /bench/companies/:id`: the same read
 //   with the same statement, on a public route, so neither authentication nor the request
 //   log touch it;
 // - BENCH_SERVER=bare: a stand-alone Fastify with nothing but that read.
@@ -29,7 +30,7 @@ const app =
         config,
         database,
         appRateLimit: { defaultPerSecond: 1_000_000, maxInFlight: 100_000 },
-        requestLog: { enabled: true },
+        requestLog: { enabled: process.env.BENCH_REQUEST_LOG !== 'off' },
       });
 
 app.get<{ Params: { id: string } }>(

@@ -122,13 +122,14 @@ interface Stats {
   rss: number;
 }
 
-async function startServer(seeded: Seeded, kind: 'app' | 'bare') {
+async function startServer(seeded: Seeded, kind: 'app' | 'bare', requestLog = true) {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
     env: {
       ...process.env,
       DATABASE_URL: seeded.databaseUrl,
       BENCH_SERVER: kind,
       BENCH_WORKSPACE: seeded.workspaceId,
+      BENCH_REQUEST_LOG: requestLog ? 'on' : 'off',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -195,15 +196,19 @@ async function cannon(
 async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[]> {
   const seconds = options.quick ? 4 : 8;
   const rounds = options.quick ? 1 : 3;
-  const runs = { token: [] as Run[], open: [] as Run[], bare: [] as Run[] };
+  const runs = { token: [] as Run[], open: [] as Run[], unlogged: [] as Run[], bare: [] as Run[] };
   const auth = { authorization: `Bearer ${seeded.token}` };
+  const byId = `/companies/${seeded.companyId}`;
   for (let round = 0; round < rounds; round += 1) {
     const app = await startServer(seeded, 'app');
-    runs.open.push(await cannon(app, `/bench/companies/${seeded.companyId}`, {}, seconds));
-    runs.token.push(await cannon(app, `/companies/${seeded.companyId}`, auth, seconds));
+    runs.open.push(await cannon(app, `/bench${byId}`, {}, seconds));
+    runs.token.push(await cannon(app, byId, auth, seconds));
     await app.stop();
+    const unlogged = await startServer(seeded, 'app', false);
+    runs.unlogged.push(await cannon(unlogged, byId, auth, seconds));
+    await unlogged.stop();
     const bare = await startServer(seeded, 'bare');
-    runs.bare.push(await cannon(bare, `/bench/companies/${seeded.companyId}`, {}, seconds));
+    runs.bare.push(await cannon(bare, `/bench${byId}`, {}, seconds));
     await bare.stop();
   }
   const rate = (list: Run[]) => median(list.map((run) => run.requestsPerSecond));
@@ -227,11 +232,23 @@ async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[
       ratio: rate(runs.token) / rate(runs.bare),
     },
     {
+      figure: '  the same with the request log off',
+      value: rate(runs.unlogged),
+      unit: 'req/s',
+      baseline: rate(runs.open),
+      ratio: rate(runs.unlogged) / rate(runs.open),
+    },
+    {
       figure: '  server CPU per request (baseline: public route)',
       value: cpu(runs.token),
       unit: 'µs',
       baseline: cpu(runs.open),
       ratio: cpu(runs.token) / cpu(runs.open),
+    },
+    {
+      figure: '  server CPU per request, request log off',
+      value: cpu(runs.unlogged),
+      unit: 'µs',
     },
     {
       figure: '  server CPU per request, bare Fastify',
@@ -283,8 +300,8 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
   const server = await startServer(seeded, 'app');
   const rates: number[] = [];
   const cpus: number[] = [];
-  // One warm-up round, then the measured ones.
-  for (let round = 0; round <= rounds; round += 1) {
+  // Two warm-up rounds let the JIT settle, then the measured ones.
+  for (let round = 0; round < rounds + 2; round += 1) {
     const body = JSON.stringify(bulkItems(round));
     const before = await server.stats();
     const started = performance.now();
@@ -294,7 +311,7 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
     if (status !== 200 || report.created !== BULK / 2 || report.updated !== BULK / 2) {
       throw new Error(`bulk upsert answered ${status}: ${JSON.stringify(report).slice(0, 300)}`);
     }
-    if (round === 0) continue;
+    if (round < 2) continue;
     rates.push(BULK / (elapsed / 1000));
     cpus.push((after.cpuMicros - before.cpuMicros) / BULK);
   }
