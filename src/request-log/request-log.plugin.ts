@@ -169,14 +169,24 @@ function failureOf(request: FastifyRequest, error: unknown): RequestFailure {
   return { code: body.error, message: body.message, permission: body.permission };
 }
 
-/** Operations without extras map to the same use every time. */
-const USE_BY_OPERATION = new Map<string, PermissionUse>();
+interface RecordedUse {
+  model: string | null;
+  /** Comma-separated actions, as the `action` column holds them. */
+  action: string | null;
+}
 
-function useOf(operation: string, extras: RequestLogExtras | undefined): PermissionUse {
-  if (extras !== undefined) return permissionUse(operation, extras);
+function recorded(use: PermissionUse): RecordedUse {
+  return { model: use.model, action: use.actions.length === 0 ? null : use.actions.join(',') };
+}
+
+/** Operations without extras map to the same use every time. */
+const USE_BY_OPERATION = new Map<string, RecordedUse>();
+
+function useOf(operation: string, extras: RequestLogExtras | undefined): RecordedUse {
+  if (extras !== undefined) return recorded(permissionUse(operation, extras));
   let use = USE_BY_OPERATION.get(operation);
   if (use === undefined) {
-    use = permissionUse(operation);
+    use = recorded(permissionUse(operation));
     USE_BY_OPERATION.set(operation, use);
   }
   return use;
@@ -222,7 +232,7 @@ function toEntry(
     ),
     model: use.model,
     operation,
-    action: use.actions.length === 0 ? null : use.actions.join(','),
+    action: use.action,
     created: counts?.created ?? null,
     updated: counts?.updated ?? null,
     errors: counts?.errors ?? null,

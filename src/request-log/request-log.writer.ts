@@ -164,8 +164,10 @@ export class RequestLogWriter {
       if (start + chunkRows < batch.length) await nextTurn();
     }
     this.failing = false;
-    if (this.buffer.length >= this.options.flushRows)
+    // Rows that piled up while this batch was written start the next one.
+    if (this.buffer.length >= this.options.flushRows) {
       void Promise.resolve().then(() => this.flush());
+    }
   }
 
   /** Puts unwritten rows back in front of newer ones, dropping what no longer fits. */
