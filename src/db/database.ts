@@ -68,6 +68,10 @@ function openPostgres(url: string, onPoolError: (error: Error) => void): Databas
     query_timeout: 30_000,
   });
   pool.on('error', onPoolError);
+  // The pool hears errors only on idle clients. A checked-out client whose connection drops
+  // emits 'error' too, which unheard would end the process; its query fails on its own and
+  // the pool discards the broken client on release.
+  pool.on('connect', (client) => client.on('error', ignoreCheckedOutError));
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     dialect: 'postgres',
@@ -83,6 +87,8 @@ function openPostgres(url: string, onPoolError: (error: Error) => void): Databas
     },
   };
 }
+
+function ignoreCheckedOutError(): void {}
 
 function searchPathSchema(url: string): string | undefined {
   const options = new URL(url).searchParams.get('options') ?? '';
