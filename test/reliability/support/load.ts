@@ -7,6 +7,8 @@ export interface Outcome {
   ms: number;
   startedAt: number;
   retryAfter: boolean;
+  /** The start of an error answer's body, to say what went wrong. */
+  detail?: string;
 }
 
 export interface LoadReport {
@@ -35,12 +37,15 @@ export class CompanyMix {
   ) {}
 
   async seed(count: number): Promise<void> {
+    // Fresh external ids: the report lists the ids of created records, not of updated ones.
+    const run = Math.random().toString(36).slice(2);
     const body = Array.from({ length: count }, (_, i) => ({
       name: `Seed ${i}`,
-      externalId: `s-${i}`,
+      externalId: `seed-${run}-${i}`,
     }));
     const response = await this.request('PUT', '/companies', body);
     const report = (await response.json()) as { upsertedIds: string[] };
+    if (report.upsertedIds.length !== count) throw new Error('the seeding upsert fell short');
     this.stable.push(...report.upsertedIds);
   }
 
@@ -85,9 +90,12 @@ export class CompanyMix {
         ms: performance.now() - startedAt,
         startedAt,
         retryAfter: response.headers.has('retry-after'),
+        ...(response.status >= 400 ? { detail: `${method} ${text.slice(0, 200)}` } : {}),
       };
-    } catch {
-      return { op, status: 0, ms: performance.now() - startedAt, startedAt, retryAfter: false };
+    } catch (error) {
+      const ms = performance.now() - startedAt;
+      const detail = `${method} ${String((error as Error).cause ?? error)}`;
+      return { op, status: 0, ms, startedAt, retryAfter: false, detail };
     }
   }
 }
