@@ -30,12 +30,20 @@ type Inject = (options: InjectOptions) => Promise<LightMyRequestResponse>;
  * ticket goes through bulk upsert, its only way in.
  */
 export async function seedEveryModel(inject: Inject, tag: string): Promise<Record<string, string>> {
-  const created = await inject({ method: 'POST', url: '/companies', payload: { name: `Parent ${tag}` } });
+  const created = await inject({
+    method: 'POST',
+    url: '/companies',
+    payload: { name: `Parent ${tag}` },
+  });
   if (created.statusCode !== 200) throw new Error(`companies: ${created.body}`);
   const companyId = created.json<{ _id: string }>()._id;
   const ids: Record<string, string> = {};
   for (const [path, body] of Object.entries(minimalBodies(companyId, tag))) {
-    const response = await inject({ method: 'POST', url: `/${path}`, payload: body });
+    const response = await inject({
+      method: 'POST',
+      url: `/${path}`,
+      payload: body as Record<string, unknown>,
+    });
     if (response.statusCode !== 200) throw new Error(`${path}: ${response.body}`);
     ids[path] = response.json<{ _id: string }>()._id;
   }
