@@ -5,6 +5,7 @@ import { migrateToLatest, MigrationError } from '../db/migrate.js';
 import { AppError } from '../shared/errors.js';
 import { initWorkspace } from '../workspaces/workspace.service.js';
 import { runAppsCommand, runTokensCommand } from './apps-command.js';
+import { runLogsCommand } from './logs-command.js';
 
 const USAGE = `Usage: app-center <command> [options]
 
@@ -21,6 +22,9 @@ Commands:
   tokens list --workspace ID --app ID [--json]
   tokens delete --workspace ID --app ID --token ID
   tokens rotate --workspace ID --app ID --token ID [--grace DURATION] [--json]
+  logs --app ID [--workspace ID] [--since DURATION] [--status 2xx|4xx|5xx|CODE]
+       [--limit N] [--follow] [--json]
+                             An app's API requests, newest first; --follow keeps printing
 
 Configuration comes from the environment (and .env): see the README.`;
 
@@ -70,6 +74,8 @@ export async function main(argv: string[], io: Output = STDIO): Promise<number> 
         return await withDatabase(config, (database) => runAppsCommand(rest, database, io));
       case 'tokens':
         return await withDatabase(config, (database) => runTokensCommand(rest, database, io));
+      case 'logs':
+        return await withDatabase(config, (database) => runLogsCommand(rest, database, io));
       case undefined:
       case 'help':
       case '--help':
