@@ -104,10 +104,11 @@ export function validationError(errors: readonly ValidationIssue[]): AppError {
 function refuseReadOnly(ctx: WriteContext, value: JsonObject): void {
   const [field] = findReadOnlyWrites(value, ctx.rules);
   if (field === undefined) return;
+  const permission = `${ctx.model.name}.${field}.write`;
   throw new AppError('validation_failed', {
     field,
-    permission: `${ctx.model.name}.${field}.write`,
-    message: `${field} cannot be written with this token (requires ${ctx.model.name}.${field}.write)`,
+    permission,
+    message: `${field} cannot be written with this token (requires ${permission})`,
   });
 }
 

@@ -148,7 +148,7 @@ describe('MCP and integration shapes', () => {
     expect((await f.api('GET', '/notes')).statusCode).toBe(404);
   });
 
-  it('accepts Basic authentication with the token as user name, as connection checks do', async () => {
+  it('accepts Basic authentication with the token as user name, as checks do', async () => {
     const basic = Buffer.from(`${f.token}:`).toString('base64');
     const check = await f.t.app.inject({
       method: 'GET',
@@ -178,7 +178,7 @@ describe('MCP and integration shapes', () => {
     expect(seen).toEqual(total.map((company: { _id: string }) => company._id));
   });
 
-  it('merges chunked upsert reports by summing counts and joining lists, as cruds does', async () => {
+  it('merges chunked upsert reports by summing counts and joining lists', async () => {
     const chunks = [
       [{ name: 'C1', externalId: 'chunk-1' }],
       [

@@ -1,0 +1,200 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import type { Schema } from '../db/schema.js';
+import {
+  DuplicateKeyError,
+  runSync,
+  type KeyLookup,
+  type RecordRow,
+  type RecordStoreOps,
+  type StoredCustomField,
+  type Work,
+} from './record-store.js';
+import {
+  asDuplicateKey,
+  AUDIT_BATCH,
+  AUDIT_SQL,
+  auditSql,
+  auditValues,
+  INSERT_SQL,
+  listDocs,
+  pageRows,
+  ROW_COLUMNS,
+  toDefinitions,
+  uniqueDomains,
+  UPDATE_DOC_SQL,
+  UPDATE_SQL,
+} from './record-sql.js';
+import type {
+  RecordFilter,
+  RecordListQuery,
+  RecordPageRow,
+  RecordStorage,
+} from './record.repository.js';
+
+/**
+ * Records on SQLite: every statement that runs per request or per bulk item is prepared
+ * once and reused, and writes run synchronously inside one better-sqlite3 transaction.
+ */
+export class SqliteRecordStorage implements RecordStorage {
+  private readonly store: RecordStoreOps;
+  private readonly byId: BetterSqlite3.Statement<[string, string, string], string>;
+
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly sqlite: BetterSqlite3.Database,
+  ) {
+    this.byId = sqlite
+      .prepare<[string, string, string], string>(
+        'select doc from records where workspace_id = ? and model = ? and id = ?',
+      )
+      .pluck();
+    this.store = sqliteStore(sqlite);
+  }
+
+  async docById(workspaceId: string, model: string, id: string): Promise<string | undefined> {
+    return this.byId.get(workspaceId, model, id);
+  }
+
+  async find(workspaceId: string, model: string, key: KeyLookup): Promise<RecordRow[]> {
+    return this.store.find(workspaceId, model, key);
+  }
+
+  async list(workspaceId: string, model: string, query: RecordListQuery): Promise<string[]> {
+    return listDocs(this.db, 'sqlite', workspaceId, model, query);
+  }
+
+  async page(
+    workspaceId: string,
+    model: string,
+    filters: readonly RecordFilter[],
+    afterId: string,
+    limit: number,
+  ): Promise<RecordPageRow[]> {
+    return pageRows(this.db, 'sqlite', workspaceId, model, filters, afterId, limit);
+  }
+
+  async customFields(workspaceId: string): Promise<StoredCustomField[]> {
+    return this.store.customFields(workspaceId);
+  }
+
+  async write<T>(work: () => Work<T>): Promise<T> {
+    // Holding Kysely's one connection keeps its transactions, which await between
+    // statements, from being open while this one runs; the work itself never awaits.
+    return this.db.connection().execute(async () => {
+      if (this.sqlite.inTransaction) throw new Error('a SQLite transaction is already open');
+      return this.sqlite.transaction(() => runSync(work(), this.store)).immediate();
+    });
+  }
+
+  async insertMany(rows: readonly RecordRow[]): Promise<void> {
+    const insert = this.sqlite.prepare(INSERT_SQL);
+    await this.db.connection().execute(async () => {
+      this.sqlite.transaction(() => {
+        for (const row of rows) insert.run(row);
+      })();
+    });
+  }
+}
+
+function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
+  const prepareRows = (where: string) =>
+    sqlite.prepare<unknown[], RecordRow>(
+      `select ${ROW_COLUMNS} from records where workspace_id = ? and model = ? and ${where}`,
+    );
+  const byId = prepareRows('id = ?');
+  const bySource = prepareRows('source_id = ? limit 2');
+  const byExternal = prepareRows('external_id = ? limit 2');
+  const byExternalInCompany = prepareRows(
+    `external_id = ? and coalesce(company_id, '') = ? limit 2`,
+  );
+  const byEmail = prepareRows('email = ? limit 2');
+  const children = sqlite.prepare<[string, string], RecordRow>(
+    `select ${ROW_COLUMNS} from records where workspace_id = ? and company_id = ?`,
+  );
+  const domainCompany = sqlite
+    .prepare<[string, string], string>(
+      `select company_id from record_domains where workspace_id = ? and domain = ?
+       order by company_id limit 1`,
+    )
+    .pluck();
+  const customFieldDocs = sqlite
+    .prepare<[string], string>(
+      `select doc from records where workspace_id = ? and model = 'CustomField' order by id`,
+    )
+    .pluck();
+  const insert = sqlite.prepare<[RecordRow]>(INSERT_SQL);
+  const update = sqlite.prepare<[RecordRow]>(UPDATE_SQL);
+  const updateDoc = sqlite.prepare<[RecordRow]>(UPDATE_DOC_SQL);
+  const remove = sqlite.prepare<[string, string, string]>(
+    'delete from records where workspace_id = ? and model = ? and id = ?',
+  );
+  const clearDomains = sqlite.prepare<[string, string]>(
+    'delete from record_domains where workspace_id = ? and company_id = ?',
+  );
+  const addDomain = sqlite.prepare<[string, string, string]>(
+    'insert or ignore into record_domains (workspace_id, domain, company_id) values (?, ?, ?)',
+  );
+  const audit = sqlite.prepare<unknown[]>(AUDIT_SQL);
+  const auditBatch = sqlite.prepare<unknown[]>(auditSql(AUDIT_BATCH));
+
+  return {
+    find(workspaceId, model, key) {
+      switch (key.kind) {
+        case 'id': {
+          const row = byId.get(workspaceId, model, key.value);
+          return row === undefined ? [] : [row];
+        }
+        case 'sourceId':
+          return bySource.all(workspaceId, model, key.value);
+        case 'externalId':
+          return key.companyId === undefined
+            ? byExternal.all(workspaceId, model, key.value)
+            : byExternalInCompany.all(workspaceId, model, key.value, key.companyId ?? '');
+      }
+    },
+    findByEmail: (workspaceId, model, email) => byEmail.all(workspaceId, model, email),
+    findChildren: (workspaceId, companyId) => children.all(workspaceId, companyId),
+    companyByDomain: (workspaceId, domain) => domainCompany.get(workspaceId, domain),
+    customFields: (workspaceId) => toDefinitions(customFieldDocs.all(workspaceId)),
+    // A statement refused by a constraint changes nothing in SQLite, and the transaction
+    // goes on.
+    insert(row) {
+      try {
+        insert.run(row);
+        return undefined;
+      } catch (error) {
+        const duplicate = asDuplicateKey(error);
+        if (duplicate instanceof DuplicateKeyError) return duplicate.key;
+        throw error;
+      }
+    },
+    update(row) {
+      try {
+        update.run(row);
+      } catch (error) {
+        throw asDuplicateKey(error);
+      }
+    },
+    updateDoc(row) {
+      updateDoc.run(row);
+    },
+    remove(workspaceId, model, id) {
+      remove.run(workspaceId, model, id);
+    },
+    setDomains(workspaceId, companyId, domains) {
+      clearDomains.run(workspaceId, companyId);
+      for (const domain of uniqueDomains(domains)) addDomain.run(workspaceId, domain, companyId);
+    },
+    addDomains(workspaceId, companyId, domains) {
+      for (const domain of uniqueDomains(domains)) addDomain.run(workspaceId, domain, companyId);
+    },
+    audit(events) {
+      let start = 0;
+      for (; start + AUDIT_BATCH <= events.length; start += AUDIT_BATCH) {
+        auditBatch.run(events.slice(start, start + AUDIT_BATCH).flatMap(auditValues));
+      }
+      for (const event of events.slice(start)) audit.run(auditValues(event));
+    },
+  };
+}
