@@ -24,6 +24,9 @@ export const TRACKING_ACTOR: Actor = { type: 'system', id: 'analytics', name: 'U
 // users by their externalId alone.
 const TRACKED_END_USER: ModelDefinition = { ...getModel('EndUser'), required: [] };
 
+// With neither, an activity has no one to link to and no company to create anyone in.
+const LINKED_MODELS = ['EndUser', 'Company'];
+
 interface Group {
   person: Person;
   rows: ActivityRow[];
@@ -48,6 +51,7 @@ export class ActivityLinker {
 
   /** `people[i]` is who `rows[i]` is about; rows without a person stay unlinked. */
   async link(workspaceId: string, people: Person[], rows: ActivityRow[]): Promise<Touch[]> {
+    if (!(await this.records.hasAny(workspaceId, LINKED_MODELS))) return [];
     const groups = groupByPerson(people, rows);
     if (groups.size === 0) return [];
 
@@ -72,6 +76,7 @@ export class ActivityLinker {
 
   /** Creates the end users that `identify` calls name, on the same rules as activities. */
   async identify(workspaceId: string, people: Person[]): Promise<void> {
+    if (!(await this.records.hasAny(workspaceId, LINKED_MODELS))) return;
     const groups = groupByPerson(people, []);
     if (groups.size === 0) return;
     const known = await this.find(workspaceId, [...groups.values()]);

@@ -10,7 +10,6 @@ import {
   readNonNegative,
   readText,
   settle,
-  withoutUndefined,
 } from './payload-fields.js';
 import type { PayloadFailure } from './payload-fields.js';
 
@@ -64,17 +63,25 @@ function readActivity(raw: unknown, receivedAt: Date): NormalizedActivity {
     throw new PayloadFieldError('email or externalId must be specified');
   }
 
-  return withoutUndefined({
-    email,
-    externalId,
-    companyExternalId: readFirst(item, COMPANY_EXTERNAL_ID_KEYS, readIdentifier),
-    name: readText(ownField(item, 'name'), 'name'),
-    firstName: readText(ownField(item, 'firstName'), 'firstName'),
-    lastName: readText(ownField(item, 'lastName'), 'lastName'),
+  const companyExternalId = readFirst(item, COMPANY_EXTERNAL_ID_KEYS, readIdentifier);
+  const name = readText(ownField(item, 'name'), 'name');
+  const firstName = readText(ownField(item, 'firstName'), 'firstName');
+  const lastName = readText(ownField(item, 'lastName'), 'lastName');
+  const activity: NormalizedActivity = {
     action: readText(ownField(item, 'action'), 'action') ?? '',
     weight: readNonNegative(ownField(item, 'weight'), 'weight', 1),
     count: readNonNegative(ownField(item, 'count'), 'count', 1),
     date: readDate(ownField(item, 'date'), 'date', receivedAt),
     info: readJsonObject(ownField(item, 'info'), 'info'),
-  });
+  };
+
+  // Set one by one rather than filtered afterwards: this runs for every ingested item.
+  if (email !== undefined) activity.email = email;
+  if (externalId !== undefined) activity.externalId = externalId;
+  if (companyExternalId !== undefined) activity.companyExternalId = companyExternalId;
+  if (name !== undefined) activity.name = name;
+  if (firstName !== undefined) activity.firstName = firstName;
+  if (lastName !== undefined) activity.lastName = lastName;
+
+  return activity;
 }

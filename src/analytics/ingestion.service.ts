@@ -207,10 +207,10 @@ function toActivityRow(activity: NormalizedActivity): ActivityRow {
   };
 }
 
-function displayName(activity: NormalizedActivity): string | null {
-  if (activity.name !== undefined) return activity.name;
-  const parts = [activity.firstName, activity.lastName].filter((part) => part !== undefined);
-  return parts.length === 0 ? null : parts.join(' ');
+function displayName({ name, firstName, lastName }: NormalizedActivity): string | null {
+  if (name !== undefined) return name;
+  if (firstName === undefined) return lastName ?? null;
+  return lastName === undefined ? firstName : `${firstName} ${lastName}`;
 }
 
 function toMetricRow(metric: NormalizedMetric): MetricRow {

@@ -19,6 +19,8 @@ export type RecordKey = 'id' | 'external_id' | 'email';
  * key however many items the batch holds: each takes the batch's keys as one parameter.
  */
 export interface LinkedRecords {
+  /** Whether the workspace holds any record of these models: when not, nothing can link. */
+  hasAny(workspaceId: string, models: readonly string[]): Promise<boolean>;
   find(
     workspaceId: string,
     model: string,
@@ -50,12 +52,21 @@ function sqliteRecords(sqlite: BetterSqlite3.Database): LinkedRecords {
       ),
     ]),
   );
+  const any = sqlite
+    .prepare<[string, string], number>(
+      `select 1 from records where workspace_id = ?
+       and model in (select value from json_each(?)) limit 1`,
+    )
+    .pluck();
   const names = sqlite.prepare<[string, string], { id: string; name: unknown }>(
     `select id, doc ->> '$.name' as name from records
      where workspace_id = ? and model = 'Company' and id in (select value from json_each(?))`,
   );
 
   return {
+    async hasAny(workspaceId, models) {
+      return any.get(workspaceId, JSON.stringify(models)) !== undefined;
+    },
     async find(workspaceId, model, key, values) {
       if (values.length === 0) return [];
       const statement = statements.get(key);
@@ -71,6 +82,14 @@ function sqliteRecords(sqlite: BetterSqlite3.Database): LinkedRecords {
 
 function postgresRecords(pool: pg.Pool): LinkedRecords {
   return {
+    async hasAny(workspaceId, models) {
+      const result = await pool.query({
+        name: 'analytics-records-any',
+        text: 'select 1 from records where workspace_id = $1 and model = any($2::text[]) limit 1',
+        values: [workspaceId, models],
+      });
+      return result.rows.length > 0;
+    },
     async find(workspaceId, model, key, values) {
       if (!KEYS.includes(key)) throw new Error(`no lookup by ${key}`);
       if (values.length === 0) return [];

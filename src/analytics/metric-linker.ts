@@ -23,6 +23,9 @@ export class MetricLinker {
       entry.values.add(value);
     }
 
+    const models = [...new Set([...wanted.values()].map(({ model }) => model))];
+    if (models.length === 0 || !(await this.records.hasAny(workspaceId, models))) return;
+
     const found = new Map<string, LinkedRecord[]>();
     await Promise.all(
       [...wanted.values()].map(async ({ model, key, values }) => {
