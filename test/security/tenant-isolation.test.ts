@@ -59,8 +59,9 @@ describe('tenant isolation', () => {
       tag,
     );
     const roles = (await t.as(session, { method: 'GET', url: '/manage/roles' })).json();
-    // Let the request log flush so the workspace has a log row to aim at.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // Flush the request log so the workspace has a log row to aim at, and so no late
+    // flush (last-used times) changes B while the snapshots are compared.
+    await t.app.requestLog.flush();
     const logs = await t.as(session, { method: 'GET', url: `/manage/private-apps/${app.id}/logs` });
     return {
       session,
@@ -143,6 +144,7 @@ describe('tenant isolation', () => {
 
   for (const principal of ['member session', 'app token', 'tenant token'] as const) {
     it(`gives A's ${principal} nothing of B's, exactly as if it did not exist`, async () => {
+      await t.app.requestLog.flush();
       const before = await snapshot(t, b.workspaceId);
       const send = (route: DeclaredRoute, url: string) => {
         const payload = body(route);
@@ -169,6 +171,7 @@ describe('tenant isolation', () => {
         expect(onB.body, label).not.toContain('taken over');
       }
       expect(successes).toBe(0);
+      await t.app.requestLog.flush();
       expect(await snapshot(t, b.workspaceId)).toBe(before);
     });
   }
