@@ -52,12 +52,21 @@ function sqliteRecords(sqlite: BetterSqlite3.Database): LinkedRecords {
       ),
     ]),
   );
-  const any = sqlite
-    .prepare<[string, string], number>(
-      `select 1 from records where workspace_id = ?
-       and model in (select value from json_each(?)) limit 1`,
-    )
-    .pluck();
+  // A literal IN list is one key lookup per model; json_each would build a table first.
+  const anyOf = new Map<number, BetterSqlite3.Statement<string[], number>>();
+  const any = (count: number) => {
+    let statement = anyOf.get(count);
+    if (statement === undefined) {
+      const marks = Array(count).fill('?').join(', ');
+      statement = sqlite
+        .prepare<string[], number>(
+          `select 1 from records where workspace_id = ? and model in (${marks}) limit 1`,
+        )
+        .pluck();
+      anyOf.set(count, statement);
+    }
+    return statement;
+  };
   const names = sqlite.prepare<[string, string], { id: string; name: unknown }>(
     `select id, doc ->> '$.name' as name from records
      where workspace_id = ? and model = 'Company' and id in (select value from json_each(?))`,
@@ -65,7 +74,8 @@ function sqliteRecords(sqlite: BetterSqlite3.Database): LinkedRecords {
 
   return {
     async hasAny(workspaceId, models) {
-      return any.get(workspaceId, JSON.stringify(models)) !== undefined;
+      if (models.length === 0) return false;
+      return any(models.length).get(workspaceId, ...models) !== undefined;
     },
     async find(workspaceId, model, key, values) {
       if (values.length === 0) return [];
