@@ -44,6 +44,11 @@ type Autocannon = (options: {
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const SERVER = fileURLToPath(new URL('./records-server.ts', import.meta.url));
+
+/** Progress on stderr, so that a long run shows where it is; the table goes to stdout. */
+function progress(message: string): void {
+  process.stderr.write(`[records bench] ${message}\n`);
+}
 const COMPANIES = 100_000;
 const BULK = 5_000;
 
@@ -144,14 +149,22 @@ async function startServer(seeded: Seeded, kind: 'app' | 'bare', requestLog = tr
   const url = (JSON.parse(await Promise.race([ready, exited])) as { ready: string }).ready;
   return {
     url,
+    /** CPU time and memory, read from the lines the server prints when signalled. */
     async stats(): Promise<Stats> {
-      const line = nextLine();
-      child.kill('SIGUSR2');
-      return JSON.parse(await line) as Stats;
+      for (;;) {
+        const line = nextLine();
+        child.kill('SIGUSR2');
+        const parsed = JSON.parse(await Promise.race([line, exited])) as Partial<Stats>;
+        // Log lines of the server share its stdout; only the answer has cpuMicros.
+        if (typeof parsed.cpuMicros === 'number' && typeof parsed.rss === 'number') {
+          return { cpuMicros: parsed.cpuMicros, rss: parsed.rss };
+        }
+      }
     },
     stop: () =>
       new Promise<void>((resolve) => {
         child.removeAllListeners('exit');
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -200,6 +213,7 @@ async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[
   const auth = { authorization: `Bearer ${seeded.token}` };
   const byId = `/companies/${seeded.companyId}`;
   for (let round = 0; round < rounds; round += 1) {
+    progress(`GET /companies/{id}, round ${round + 1} of ${rounds}`);
     const app = await startServer(seeded, 'app');
     runs.open.push(await cannon(app, `/bench${byId}`, {}, seconds));
     runs.token.push(await cannon(app, byId, auth, seconds));
@@ -302,6 +316,7 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
   const cpus: number[] = [];
   // Two warm-up rounds let the JIT settle, then the measured ones.
   for (let round = 0; round < rounds + 2; round += 1) {
+    progress(`${label}: bulk upsert, round ${round + 1} of ${rounds + 2}`);
     const body = JSON.stringify(bulkItems(round));
     const before = await server.stats();
     const started = performance.now();
@@ -331,6 +346,7 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
 }
 
 async function benchList(seeded: Seeded, label: string, options: BenchOptions) {
+  progress(`${label}: GET /companies?limit=5000`);
   const server = await startServer(seeded, 'app');
   const auth = { authorization: `Bearer ${seeded.token}` };
   const samples: number[] = [];
@@ -391,6 +407,7 @@ export async function benchRecords(options: BenchOptions): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'app-center-bench-'));
   const figures: Figure[] = [];
   try {
+    progress('SQLite: seeding 100,000 companies');
     const seeded = await seed(`sqlite:${join(dir, 'records.db')}`);
     figures.push(...(await benchRead(seeded, options)));
     figures.push(...(await benchBulk(seeded, 'SQLite', options)));
@@ -402,6 +419,7 @@ export async function benchRecords(options: BenchOptions): Promise<Figure[]> {
   if (options.postgresUrl !== undefined) {
     const postgres = await postgresUrl(options.postgresUrl);
     try {
+      progress('PostgreSQL: seeding 100,000 companies');
       const seeded = await seed(postgres.url);
       figures.push(...(await benchBulk(seeded, 'PostgreSQL', options)));
       figures.push(...(await benchList(seeded, 'PostgreSQL', options)));

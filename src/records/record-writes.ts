@@ -1,5 +1,5 @@
 import type { Actor } from '../auth/principal.js';
-import { AppError, invalidField } from '../shared/errors.js';
+import { AppError, invalidField, notFound } from '../shared/errors.js';
 import { findReadOnlyWrites, type FieldRules } from './field-rules.js';
 import {
   getField,
@@ -121,12 +121,9 @@ function duplicateError(key: UniqueKey, model: ModelDefinition): AppError {
 /** The one record a key names; 404 when none, 400 when an externalId names several. */
 export function* findByKey(ctx: WriteContext, key: RecordKey): Work<RecordRow> {
   const lookup = toLookup(key);
-  if (lookup === undefined)
-    throw new AppError('not_found', { message: `${ctx.model.name} not found` });
-  const rows = yield* call('find', ctx.workspaceId, ctx.model.name, lookup);
-  const [row, other] = rows;
-  if (row === undefined)
-    throw new AppError('not_found', { message: `${ctx.model.name} not found` });
+  const [row, other] =
+    lookup === undefined ? [] : yield* call('find', ctx.workspaceId, ctx.model.name, lookup);
+  if (lookup === undefined || row === undefined) throw notFound(ctx.model.name);
   if (other !== undefined) throw ambiguous(lookup.kind);
   return row;
 }
@@ -425,9 +422,9 @@ export function* resolveReference(
     throw invalidField(field, 'must be an ObjectId, extid-<externalId> or srcid-<sourceId>');
   }
   const [row, other] = yield* call('find', ctx.workspaceId, target, lookup);
-  if (row === undefined) throw invalidField(field, `names no ${target.toLowerCase()}`);
-  if (other !== undefined)
-    throw invalidField(field, `names several ${target.toLowerCase()} records`);
+  const what = target.toLowerCase();
+  if (row === undefined) throw invalidField(field, `names no ${what}`);
+  if (other !== undefined) throw invalidField(field, `names several ${what} records`);
 
   const name = target === 'Company' ? (JSON.parse(row.doc) as JsonObject).name : undefined;
   const found = { id: row.id, name: typeof name === 'string' ? name : undefined };
