@@ -175,7 +175,97 @@ function sqliteInserter<Row>(
   });
 }
 
+interface PendingWrite {
+  rows: number;
+  work: () => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+// The most rows one group commit carries, so that it blocks the event loop no longer
+// than one bulk batch does.
+const MAX_GROUP_ROWS = 5_000;
+
+/**
+ * Writes that arrive in the same turn of the event loop share one SQLite transaction,
+ * so that many single-activity posts cost one WAL commit instead of one each. Every
+ * write is its own savepoint (each is a better-sqlite3 transaction function, which
+ * nests as one), so a failing write is rolled back alone; all are answered only after
+ * the commit.
+ */
+class GroupCommit {
+  private pending: PendingWrite[] = [];
+  private scheduled = false;
+  private readonly commit: (writes: PendingWrite[]) => unknown[];
+
+  constructor(
+    private readonly db: Kysely<Schema>,
+    sqlite: BetterSqlite3.Database,
+  ) {
+    this.commit = sqlite.transaction((writes: PendingWrite[]) =>
+      writes.map((write) => {
+        try {
+          write.work();
+          return undefined;
+        } catch (error) {
+          // Some failures end the whole transaction, taking the group's other writes
+          // with it: then the group fails as one.
+          if (!sqlite.inTransaction) throw error;
+          return error ?? new Error('the write failed');
+        }
+      }),
+    );
+  }
+
+  run(rows: number, work: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ rows, work, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const group = this.take();
+    if (this.pending.length > 0) this.schedule();
+
+    let failures: unknown[];
+    try {
+      // Kysely shares this connection and its transactions await between statements;
+      // holding its connection keeps such a transaction from being open while ours runs.
+      failures = await this.db.connection().execute(async () => this.commit(group));
+    } catch (error) {
+      for (const write of group) write.reject(error);
+      return;
+    }
+    group.forEach((write, index) => {
+      const failure = failures[index];
+      if (failure === undefined) write.resolve();
+      else write.reject(failure);
+    });
+  }
+
+  /** Whole writes from the front of the queue, up to MAX_GROUP_ROWS, at least one. */
+  private take(): PendingWrite[] {
+    let rows = 0;
+    let count = 0;
+    for (const write of this.pending) {
+      if (count > 0 && rows + write.rows > MAX_GROUP_ROWS) break;
+      rows += write.rows;
+      count += 1;
+    }
+    return this.pending.splice(0, count);
+  }
+}
+
 class SqliteAnalyticsWriter implements AnalyticsWriter {
+  private readonly group: GroupCommit;
   private readonly writeActivities: (
     workspaceId: string,
     receivedAt: number,
@@ -184,10 +274,8 @@ class SqliteAnalyticsWriter implements AnalyticsWriter {
   ) => void;
   private readonly writeMetrics: Insert<MetricRow>;
 
-  constructor(
-    private readonly db: Kysely<Schema>,
-    sqlite: BetterSqlite3.Database,
-  ) {
+  constructor(db: Kysely<Schema>, sqlite: BetterSqlite3.Database) {
+    this.group = new GroupCommit(db, sqlite);
     const insertActivities = sqliteInserter<ActivityRow>(
       sqlite,
       'user_activities',
@@ -242,17 +330,13 @@ class SqliteAnalyticsWriter implements AnalyticsWriter {
     rows: ActivityRow[],
     touches: Touch[] = [],
   ): Promise<void> {
-    return this.exclusive(() => this.writeActivities(workspaceId, receivedAt, rows, touches));
+    return this.group.run(rows.length, () =>
+      this.writeActivities(workspaceId, receivedAt, rows, touches),
+    );
   }
 
   insertMetrics(workspaceId: string, receivedAt: number, rows: MetricRow[]): Promise<void> {
-    return this.exclusive(() => this.writeMetrics(workspaceId, receivedAt, rows));
-  }
-
-  // Kysely shares this connection and its transactions await between statements; holding
-  // its connection keeps such a transaction from being open while ours runs.
-  private async exclusive(work: () => void): Promise<void> {
-    await this.db.connection().execute(async () => work());
+    return this.group.run(rows.length, () => this.writeMetrics(workspaceId, receivedAt, rows));
   }
 }
 
