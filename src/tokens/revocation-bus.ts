@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 
@@ -29,6 +30,7 @@ export interface RevocationBus {
 }
 
 const CHANNEL = 'app_center_revocations';
+const ECHO_WAIT_MS = 200;
 
 function heldKey(revocation: Revocation): string {
   switch (revocation.kind) {
@@ -149,6 +151,7 @@ export class SqliteRevocationBus extends LocalRevocationBus {
 export class PostgresRevocationBus extends LocalRevocationBus {
   private client: pg.Client | undefined;
   private closed = false;
+  private readonly echoes = new Map<string, () => void>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -162,7 +165,13 @@ export class PostgresRevocationBus extends LocalRevocationBus {
     // Held for the life of the process, outside the pool's rotation.
     const raw = client as unknown as pg.Client;
     raw.on('notification', (message) => {
-      const revocation = message.payload === undefined ? undefined : parse(message.payload);
+      if (message.payload === undefined) return;
+      const echo = this.echoes.get(message.payload);
+      if (echo !== undefined) {
+        echo();
+        return;
+      }
+      const revocation = parse(message.payload);
       if (revocation !== undefined) this.deliver(revocation);
     });
     raw.on('error', (error) => {
@@ -185,9 +194,28 @@ export class PostgresRevocationBus extends LocalRevocationBus {
     }, 1_000).unref();
   }
 
+  /**
+   * PostgreSQL sends a notification to every listener at once, this process included, so
+   * waiting for our own copy means the other processes' copies are on their sockets too
+   * before the caller answers. The wait is bounded: a lost echo never holds a request.
+   */
   override async publish(revocation: Revocation): Promise<void> {
     this.deliver(revocation);
-    await this.pool.query('select pg_notify($1, $2)', [CHANNEL, JSON.stringify(revocation)]);
+    const payload = JSON.stringify({ ...revocation, echo: randomUUID() });
+    const echoed =
+      this.client === undefined
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(done, ECHO_WAIT_MS);
+            function done() {
+              clearTimeout(timer);
+              resolve();
+            }
+            this.echoes.set(payload, done);
+          });
+    await this.pool.query('select pg_notify($1, $2)', [CHANNEL, payload]);
+    await echoed;
+    this.echoes.delete(payload);
   }
 
   override async close(): Promise<void> {
