@@ -39,24 +39,35 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
 
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
   const scoped = new URL(url);
   scoped.searchParams.set('options', `-c search_path=${schema}`);
   const target: DatabaseTarget = { dialect: 'postgres', url: scoped.toString() };
   const database = openDatabase(target);
-  await migrateToLatest(database);
+  // Kysely's migrator inspects every schema's tables; a suite dropping its schema at that
+  // moment breaks another's migration, so creating, migrating and dropping take turns.
+  await withSchemaLock(url, async (client) => {
+    await client.query(`create schema ${schema}`);
+    await migrateToLatest(database);
+  });
   return {
     database,
     target,
     async drop() {
       await database.close().catch(() => {});
-      const cleaner = new pg.Client({ connectionString: url });
-      await cleaner.connect();
-      await cleaner.query(`drop schema ${schema} cascade`);
-      await cleaner.end();
+      await withSchemaLock(url, (client) => client.query(`drop schema ${schema} cascade`));
     },
   };
+}
+
+const SCHEMA_LOCK = 724_201;
+
+async function withSchemaLock<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
+    return await work(client);
+  } finally {
+    await client.end();
+  }
 }
