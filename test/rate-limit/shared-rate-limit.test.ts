@@ -93,8 +93,9 @@ describe('rate limits shared through Redis', () => {
       during.push((await call()).statusCode);
       slowest.push(performance.now() - started);
     }
-    // No request waits on the missing Redis (ioredis would hold it up to its timeouts).
-    expect(Math.max(...slowest)).toBeLessThan(1_000);
+    // No request waits on the missing Redis, which ioredis would hold for its 10 s connect
+    // timeout; the margin over the 250 ms command timeout is for a loaded machine.
+    expect(Math.max(...slowest)).toBeLessThan(2_500);
     // The local counter still limits: never blocked outright, never unlimited.
     expect(during.filter((s) => s === 200).length).toBeGreaterThan(0);
     expect(during).toContain(429);
