@@ -1,9 +1,8 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppOptions } from '../../src/app.js';
 import { parseConfig, type Config } from '../../src/config/config.js';
 import type { ScryptCost } from '../../src/members/password.js';
-import type { RevocationBus } from '../../src/tokens/revocation-bus.js';
 import { initWorkspace, type InitResult } from '../../src/workspaces/workspace.service.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -31,12 +30,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** What a suite may change about the app it tests, beside the configuration. */
+export type TestAppOptions = Pick<
+  AppOptions,
+  'loginLimits' | 'revocations' | 'requestLog' | 'appRateLimit'
+> & {
+  /** Extra routes, added before the app is ready. */
+  routes?: (app: FastifyInstance) => void;
+};
+
 export async function createTestApp(
   overrides: Partial<Config> = {},
-  appOptions: {
-    loginLimits?: { perIpPerMinute: number; perAccountPerMinute: number };
-    revocations?: RevocationBus;
-  } = {},
+  appOptions: TestAppOptions = {},
 ): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const config = { ...parseConfig({ LOG_LEVEL: 'info' }), ...overrides };
@@ -54,7 +59,10 @@ export async function createTestApp(
     passwordCost: TEST_PASSWORD_COST,
     loginLimits: appOptions.loginLimits ?? { perIpPerMinute: 1000, perAccountPerMinute: 1000 },
     ...(appOptions.revocations === undefined ? {} : { revocations: appOptions.revocations }),
+    ...(appOptions.requestLog === undefined ? {} : { requestLog: appOptions.requestLog }),
+    ...(appOptions.appRateLimit === undefined ? {} : { appRateLimit: appOptions.appRateLimit }),
   });
+  appOptions.routes?.(app);
   await app.ready();
 
   const seedWorkspace = (name: string, email: string) =>

@@ -1,19 +1,12 @@
-import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/config.js';
-import type { RequestLogSettings } from '../../src/request-log/request-log.plugin.js';
 import type { RequestLog } from '../../src/request-log/request-log.repository.js';
 import { createRequestLogStore } from '../../src/request-log/request-log.store.js';
 import type { RequestLogEntry } from '../../src/request-log/request-log.writer.js';
-import { initWorkspace } from '../../src/workspaces/workspace.service.js';
 import {
-  ADMIN_PASSWORD,
-  TEST_PASSWORD_COST,
+  createTestApp,
   type Session,
   type TestApp,
+  type TestAppOptions,
 } from '../helpers/test-app.js';
-import { createTestDatabase } from '../helpers/test-database.js';
 
 export const NONE = { create: false, view: false, update: false, remove: false, export: false };
 export const VIEW = { ...NONE, view: true };
@@ -43,79 +36,11 @@ export async function storedRows(t: TestApp): Promise<Record<string, unknown>[]>
 }
 
 /**
- * A test app like createTestApp's, with request-log settings and extra routes added
- * before it is ready (routes standing in for main-API routes that set log extras).
+ * A test app with request-log settings and extra routes added before it is ready (routes
+ * standing in for main-API routes that set log extras).
  */
-export async function createLogTestApp(
-  options: {
-    requestLog?: RequestLogSettings;
-    routes?: (app: FastifyInstance) => void;
-    appRateLimit?: { defaultPerSecond: number; maxInFlight: number };
-  } = {},
-): Promise<TestApp> {
-  const testDb = await createTestDatabase();
-  const config = parseConfig({ LOG_LEVEL: 'info' });
-  const logs: string[] = [];
-  const logStream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logs.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  const app = await buildApp({
-    config,
-    database: testDb.database,
-    logStream,
-    passwordCost: TEST_PASSWORD_COST,
-    loginLimits: { perIpPerMinute: 1000, perAccountPerMinute: 1000 },
-    ...(options.requestLog === undefined ? {} : { requestLog: options.requestLog }),
-    ...(options.appRateLimit === undefined ? {} : { appRateLimit: options.appRateLimit }),
-  });
-  options.routes?.(app);
-  await app.ready();
-
-  const seedWorkspace = (name: string, email: string) =>
-    initWorkspace(testDb.database.db, {
-      workspaceName: name,
-      adminEmail: email,
-      adminPassword: ADMIN_PASSWORD,
-      passwordCost: TEST_PASSWORD_COST,
-    });
-  const seed = await seedWorkspace('Acme', 'admin@acme.test');
-
-  async function login(email = seed.admin.email, password = ADMIN_PASSWORD): Promise<Session> {
-    const response = await app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      payload: { email, password },
-    });
-    const cookie = response.cookies.find((c) => c.name === app.sessionCookieName);
-    if (cookie === undefined) throw new Error(`login failed: ${response.body}`);
-    return {
-      cookie: `${cookie.name}=${cookie.value}`,
-      csrfToken: response.json<{ csrfToken: string }>().csrfToken,
-    };
-  }
-
-  return {
-    app,
-    testDb,
-    config,
-    logs,
-    seed,
-    seedWorkspace,
-    login,
-    as(session, inject) {
-      return app.inject({
-        ...inject,
-        headers: { ...inject.headers, cookie: session.cookie, 'x-csrf-token': session.csrfToken },
-      });
-    },
-    async close() {
-      await app.close();
-      await testDb.drop();
-    },
-  };
+export function createLogTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  return createTestApp({}, options);
 }
 
 /** A row as the writer would buffer it, for seeding history at chosen times. */
