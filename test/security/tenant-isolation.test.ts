@@ -23,7 +23,8 @@ async function snapshot(t: TestApp, workspaceId: string): Promise<string> {
   const db = t.testDb.database.db;
   const tables = await db.introspection.getTables();
   const parts: string[] = [];
-  for (const table of tables) {
+  // Introspection lists tables in no fixed order on PostgreSQL.
+  for (const table of [...tables].sort((x, y) => x.name.localeCompare(y.name))) {
     if (!table.columns.some((c) => c.name === 'workspace_id')) continue;
     if (table.name === 'request_logs' || table.name === 'sessions') continue;
     const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table.name)}
