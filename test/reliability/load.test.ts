@@ -57,8 +57,16 @@ describe('the main API under steady load and overload', () => {
       const steady = await openLoop(() => mix.one(), { perSecond: rate, ms: STEADY_MS });
       console.log(`knee [${DIALECT}] ${knee.perSecond.toFixed(0)}/s`);
       console.log(line('steady', steady, rate));
-      const unexpected = steady.outcomes.filter((o) => o.status < 200 || o.status >= 300);
+      // A latency spike on a shared machine can put one app past its 50 requests in flight;
+      // that answer is Planhat's burst rule (429 with Retry-After), not an error, but it
+      // must stay rare. Anything else outside 2xx is an error.
+      const backpressure = steady.outcomes.filter((o) => o.status === 429 && o.retryAfter);
+      const unexpected = steady.outcomes.filter(
+        (o) => (o.status < 200 || o.status >= 300) && !(o.status === 429 && o.retryAfter),
+      );
+      console.log(`steady [${DIALECT}]: ${backpressure.length} answered 429 (in flight)`);
       expect(unexpected.slice(0, 5)).toEqual([]);
+      expect(backpressure.length).toBeLessThanOrEqual(steady.sent * 0.05);
       expect(steady.sent).toBeGreaterThan(rate * (STEADY_MS / 1000) * 0.8);
 
       // Overload: three times the rate on one workspace's app, while a second workspace
