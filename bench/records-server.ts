@@ -43,16 +43,23 @@ app.get<{ Params: { id: string } }>(
   },
 );
 
-const url = await app.listen({ host: config.host, port: 0 });
-process.stdout.write(`${JSON.stringify({ ready: url })}\n`);
-
-// The parent asks for this process's CPU time and memory around each measured run.
+// The parent asks for this process's CPU time and memory around each measured run; the
+// handler is in place before the parent learns the server is ready.
 process.on('SIGUSR2', () => {
   const { user, system } = process.cpuUsage();
   const { rss, heapUsed } = process.memoryUsage();
   process.stdout.write(`${JSON.stringify({ cpuMicros: user + system, rss, heapUsed })}\n`);
 });
 
-process.once('SIGTERM', () => {
+const url = await app.listen({ host: config.host, port: 0 });
+process.stdout.write(`${JSON.stringify({ ready: url })}\n`);
+
+const stop = () => {
+  // Letting go of stdin leaves nothing to keep the process alive once both are closed.
+  process.stdin.destroy();
   void app.close().then(() => database.close());
-});
+};
+process.once('SIGTERM', stop);
+// The benchmark holds this process's stdin: when it goes away, so does this server.
+process.stdin.once('end', stop);
+process.stdin.resume();

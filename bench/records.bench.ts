@@ -136,7 +136,8 @@ async function startServer(seeded: Seeded, kind: 'app' | 'bare', requestLog = tr
       BENCH_WORKSPACE: seeded.workspaceId,
       BENCH_REQUEST_LOG: requestLog ? 'on' : 'off',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // The server stops when its stdin closes, so it never outlives this process.
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
   const waiting: Array<(line: string) => void> = [];
@@ -172,6 +173,20 @@ async function startServer(seeded: Seeded, kind: 'app' | 'bare', requestLog = tr
 }
 
 type Server = Awaited<ReturnType<typeof startServer>>;
+
+async function withServer<T>(
+  seeded: Seeded,
+  kind: 'app' | 'bare',
+  requestLog: boolean,
+  use: (server: Server) => Promise<T>,
+): Promise<T> {
+  const server = await startServer(seeded, kind, requestLog);
+  try {
+    return await use(server);
+  } finally {
+    await server.stop();
+  }
+}
 
 interface Run {
   requestsPerSecond: number;
@@ -215,16 +230,16 @@ async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[
   const byId = `/companies/${seeded.companyId}`;
   for (let round = 0; round < rounds; round += 1) {
     progress(`GET /companies/{id}, round ${round + 1} of ${rounds}`);
-    const app = await startServer(seeded, 'app');
-    runs.open.push(await cannon(app, `/bench${byId}`, {}, seconds));
-    runs.token.push(await cannon(app, byId, auth, seconds));
-    await app.stop();
-    const unlogged = await startServer(seeded, 'app', false);
-    runs.unlogged.push(await cannon(unlogged, byId, auth, seconds));
-    await unlogged.stop();
-    const bare = await startServer(seeded, 'bare');
-    runs.bare.push(await cannon(bare, `/bench${byId}`, {}, seconds));
-    await bare.stop();
+    await withServer(seeded, 'app', true, async (app) => {
+      runs.open.push(await cannon(app, `/bench${byId}`, {}, seconds));
+      runs.token.push(await cannon(app, byId, auth, seconds));
+    });
+    await withServer(seeded, 'app', false, async (unlogged) => {
+      runs.unlogged.push(await cannon(unlogged, byId, auth, seconds));
+    });
+    await withServer(seeded, 'bare', false, async (bare) => {
+      runs.bare.push(await cannon(bare, `/bench${byId}`, {}, seconds));
+    });
   }
   const rate = (list: Run[]) => median(list.map((run) => run.requestsPerSecond));
   const cpu = (list: Run[]) => median(list.map((run) => run.cpuMicrosPerRequest));
@@ -310,12 +325,15 @@ async function put(url: string, token: string, body: string) {
   return { status: response.status, report: (await response.json()) as Record<string, unknown> };
 }
 
-async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
-  const rounds = options.quick ? 3 : 7;
-  const server = await startServer(seeded, 'app');
-  const rates: number[] = [];
-  const cpus: number[] = [];
-  // Two warm-up rounds let the JIT settle, then the measured ones.
+/** Two warm-up rounds let the JIT settle, then the measured ones. */
+async function bulkRounds(
+  server: Server,
+  seeded: Seeded,
+  label: string,
+  rounds: number,
+  rates: number[],
+  cpus: number[],
+): Promise<void> {
   for (let round = 0; round < rounds + 2; round += 1) {
     progress(`${label}: bulk upsert, round ${round + 1} of ${rounds + 2}`);
     const body = JSON.stringify(bulkItems(round));
@@ -331,7 +349,15 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
     rates.push(BULK / (elapsed / 1000));
     cpus.push((after.cpuMicros - before.cpuMicros) / BULK);
   }
-  await server.stop();
+}
+
+async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
+  const rounds = options.quick ? 3 : 7;
+  const rates: number[] = [];
+  const cpus: number[] = [];
+  await withServer(seeded, 'app', true, (server) =>
+    bulkRounds(server, seeded, label, rounds, rates, cpus),
+  );
   const rate = median(rates);
   const sqlite = label === 'SQLite';
   return [
@@ -348,7 +374,10 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
 
 async function benchList(seeded: Seeded, label: string, options: BenchOptions) {
   progress(`${label}: GET /companies?limit=5000`);
-  const server = await startServer(seeded, 'app');
+  return withServer(seeded, 'app', true, (server) => listFigures(server, seeded, label, options));
+}
+
+async function listFigures(server: Server, seeded: Seeded, label: string, options: BenchOptions) {
   const auth = { authorization: `Bearer ${seeded.token}` };
   const samples: number[] = [];
   let bytes = 0;
@@ -371,7 +400,6 @@ async function benchList(seeded: Seeded, label: string, options: BenchOptions) {
   // saturated without queueing past the database pool's wait limit.
   const loaded = await cannon(server, '/companies?limit=5000', auth, options.quick ? 4 : 8, 10);
   const busy = await server.stats();
-  await server.stop();
   return [
     {
       figure: `${label}: GET /companies?limit=5000 of 100,000, median latency`,
