@@ -141,8 +141,10 @@ async function seedFirstWorkspace(database: Database, config: Config, url: strin
  */
 async function startRevocationBus(database: Database): Promise<RevocationBus> {
   if (database.pool !== undefined) {
-    const bus = new PostgresRevocationBus(database.pool, (error) =>
-      console.error(`revocation listener error: ${error.message}`),
+    const bus = new PostgresRevocationBus(
+      database.pool,
+      (error) => console.error(`revocation bus: ${error.message}`),
+      database.schema,
     );
     await bus.start();
     return bus;

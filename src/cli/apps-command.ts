@@ -10,14 +10,19 @@ import { PrivateAppService, type CopyFrom } from '../private-apps/private-app.se
 import { findRoleByName } from '../roles/role.repository.js';
 import { parseDuration } from '../shared/duration.js';
 import { nowIso } from '../shared/ids.js';
+import type { RevocationBus } from '../tokens/revocation-bus.js';
 import { TokenService } from '../tokens/token.service.js';
 import { findWorkspace } from '../workspaces/workspace.repository.js';
 import { systemPrincipal } from '../workspaces/workspace.service.js';
 import { parseOptions, required, UsageError, type Output } from './main.js';
-import { commandLineRevocations } from './revocation.js';
+import { withCommandLineRevocations } from './revocation.js';
 
 /** `app-center apps ...`: acts on the database directly, as the workspace's system actor. */
 export async function runAppsCommand(args: string[], database: Database, io: Output) {
+  return withCommandLineRevocations(database, (bus) => appsCommand(args, database, bus, io));
+}
+
+async function appsCommand(args: string[], database: Database, bus: RevocationBus, io: Output) {
   const [action, ...rest] = args;
   const { values } = parseOptions(rest, {
     workspace: { type: 'string' },
@@ -29,7 +34,6 @@ export async function runAppsCommand(args: string[], database: Database, io: Out
     json: { type: 'boolean' },
   });
   const principal = await workspacePrincipal(database, required(values, 'workspace'));
-  const bus = commandLineRevocations(database);
   const apps = new PrivateAppService(database.db, bus);
 
   switch (action) {
@@ -78,6 +82,10 @@ export async function runAppsCommand(args: string[], database: Database, io: Out
 
 /** `app-center tokens ...`: prints a new token once, and nowhere else. */
 export async function runTokensCommand(args: string[], database: Database, io: Output) {
+  return withCommandLineRevocations(database, (bus) => tokensCommand(args, database, bus, io));
+}
+
+async function tokensCommand(args: string[], database: Database, bus: RevocationBus, io: Output) {
   const [action, ...rest] = args;
   const { values } = parseOptions(rest, {
     workspace: { type: 'string' },
@@ -89,7 +97,7 @@ export async function runTokensCommand(args: string[], database: Database, io: O
     json: { type: 'boolean' },
   });
   const principal = await workspacePrincipal(database, required(values, 'workspace'));
-  const tokens = new TokenService(database.db, commandLineRevocations(database));
+  const tokens = new TokenService(database.db, bus);
   const appId = required(values, 'app');
 
   switch (action) {

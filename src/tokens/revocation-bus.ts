@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 
@@ -28,9 +28,6 @@ export interface RevocationBus {
   readonly generation: number;
   close(): Promise<void>;
 }
-
-const CHANNEL = 'app_center_revocations';
-const ECHO_WAIT_MS = 200;
 
 function heldKey(revocation: Revocation): string {
   switch (revocation.kind) {
@@ -144,20 +141,56 @@ export class SqliteRevocationBus extends LocalRevocationBus {
   }
 }
 
+interface Announcement {
+  id: string;
+  revocation: Revocation;
+}
+
+function parseMessage(payload: string): Announcement | { ack: string } | undefined {
+  try {
+    const value = JSON.parse(payload) as Record<string, unknown>;
+    if (typeof value.ack === 'string') return { ack: value.ack };
+    const revocation = value.revocation as Revocation | undefined;
+    if (typeof value.id !== 'string' || typeof revocation !== 'object' || revocation === null) {
+      return undefined;
+    }
+    return 'kind' in revocation ? { id: value.id, revocation } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long a revocation waits for every process's acknowledgement before answering. */
+const ACK_WAIT_MS = 2_000;
+
 /**
- * PostgreSQL LISTEN/NOTIFY: every process sharing the database hears every revocation.
- * A dedicated client holds the LISTEN; it reconnects after a database restart.
+ * PostgreSQL LISTEN/NOTIFY: every process sharing the database and schema hears every
+ * revocation. A dedicated client holds the LISTEN; it reconnects after a database restart.
+ *
+ * Hearing a notification is not enough for "revoked everywhere once the call answers": the
+ * other process may still have it unread on its socket when the caller's next request
+ * reaches it. So each listener acknowledges a revocation after evicting it, and `publish`
+ * returns once every listener counted in `pg_stat_activity` has, or after ACK_WAIT_MS,
+ * so a hung process can slow a revocation but never stall it.
  */
 export class PostgresRevocationBus extends LocalRevocationBus {
   private client: pg.Client | undefined;
   private closed = false;
-  private readonly echoes = new Map<string, () => void>();
+  /** The NOTIFY channel, and the application name listeners are counted by. */
+  readonly channel: string;
+  private readonly awaiting = new Map<string, { remaining: number; heard: () => void }>();
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly onError: (error: Error) => void,
+    /** Installations in other schemas of the same database keep to themselves. */
+    schema: string | undefined = undefined,
   ) {
     super();
+    const scope = createHash('sha256')
+      .update(schema ?? '')
+      .digest('hex');
+    this.channel = `app_center_revocations_${scope.slice(0, 16)}`;
   }
 
   async start(): Promise<void> {
@@ -165,14 +198,7 @@ export class PostgresRevocationBus extends LocalRevocationBus {
     // Held for the life of the process, outside the pool's rotation.
     const raw = client as unknown as pg.Client;
     raw.on('notification', (message) => {
-      if (message.payload === undefined) return;
-      const echo = this.echoes.get(message.payload);
-      if (echo !== undefined) {
-        echo();
-        return;
-      }
-      const revocation = parse(message.payload);
-      if (revocation !== undefined) this.deliver(revocation);
+      if (message.payload !== undefined) this.receive(message.payload);
     });
     raw.on('error', (error) => {
       this.onError(error);
@@ -180,8 +206,36 @@ export class PostgresRevocationBus extends LocalRevocationBus {
       this.client = undefined;
       if (!this.closed) this.restartSoon();
     });
-    await client.query(`listen ${CHANNEL}`);
+    await client.query(`set application_name = '${this.channel}'`);
+    await client.query(`listen "${this.channel}"`);
     this.client = raw;
+  }
+
+  private receive(payload: string): void {
+    const message = parseMessage(payload);
+    if (message === undefined) return;
+    if ('ack' in message) {
+      this.acknowledged(message.ack);
+      return;
+    }
+    if (this.awaiting.has(message.id)) {
+      // Our own announcement: delivered here already, before it was sent.
+      this.acknowledged(message.id);
+      return;
+    }
+    this.deliver(message.revocation);
+    this.notify({ ack: message.id }).catch((error: Error) => this.onError(error));
+  }
+
+  private acknowledged(id: string): void {
+    const waiting = this.awaiting.get(id);
+    if (waiting === undefined) return;
+    waiting.remaining -= 1;
+    if (waiting.remaining <= 0) waiting.heard();
+  }
+
+  private async notify(message: Announcement | { ack: string }): Promise<void> {
+    await this.pool.query('select pg_notify($1, $2)', [this.channel, JSON.stringify(message)]);
   }
 
   private restartSoon(): void {
@@ -194,33 +248,37 @@ export class PostgresRevocationBus extends LocalRevocationBus {
     }, 1_000).unref();
   }
 
-  /**
-   * PostgreSQL sends a notification to every listener at once, this process included, so
-   * waiting for our own copy means the other processes' copies are on their sockets too
-   * before the caller answers. The wait is bounded: a lost echo never holds a request.
-   */
   override async publish(revocation: Revocation): Promise<void> {
     this.deliver(revocation);
-    const payload = JSON.stringify({ ...revocation, echo: randomUUID() });
-    const echoed =
-      this.client === undefined
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            const timer = setTimeout(done, ECHO_WAIT_MS);
-            function done() {
-              clearTimeout(timer);
-              resolve();
-            }
-            this.echoes.set(payload, done);
-          });
-    await this.pool.query('select pg_notify($1, $2)', [CHANNEL, payload]);
-    await echoed;
-    this.echoes.delete(payload);
+    const id = randomUUID();
+    // Without our own listener no acknowledgement could reach us: announce and go on.
+    if (this.client === undefined) return this.notify({ id, revocation });
+    const listeners = await this.pool.query<{ count: number }>(
+      `select count(*)::int as count from pg_stat_activity
+        where datname = current_database() and application_name = $1`,
+      [this.channel],
+    );
+    const expected = listeners.rows[0]?.count ?? 1;
+    let timer: NodeJS.Timeout | undefined;
+    const allHeard = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ACK_WAIT_MS);
+      this.awaiting.set(id, { remaining: expected, heard: () => resolve(true) });
+    });
+    try {
+      await this.notify({ id, revocation });
+      if (!(await allHeard)) {
+        this.onError(new Error(`a revocation was not acknowledged in ${ACK_WAIT_MS} ms`));
+      }
+    } finally {
+      clearTimeout(timer);
+      this.awaiting.delete(id);
+    }
   }
 
   override async close(): Promise<void> {
     this.closed = true;
     const client = this.client as unknown as pg.PoolClient | undefined;
+    this.client = undefined;
     client?.release(true);
   }
 }
