@@ -21,10 +21,14 @@ interface Workspace {
 /** Every table's rows of one workspace, for a before-and-after comparison. */
 async function snapshot(t: TestApp, workspaceId: string): Promise<string> {
   const db = t.testDb.database.db;
-  const tables = await db.introspection.getTables();
+  const schema = t.testDb.database.schema;
+  // On PostgreSQL introspection lists every schema's tables, other suites' included, in no
+  // fixed order; only this database's own tables, sorted, make a stable snapshot.
+  const tables = (await db.introspection.getTables())
+    .filter((table) => schema === undefined || table.schema === schema)
+    .sort((x, y) => x.name.localeCompare(y.name));
   const parts: string[] = [];
-  // Introspection lists tables in no fixed order on PostgreSQL.
-  for (const table of [...tables].sort((x, y) => x.name.localeCompare(y.name))) {
+  for (const table of tables) {
     if (!table.columns.some((c) => c.name === 'workspace_id')) continue;
     if (table.name === 'request_logs' || table.name === 'sessions') continue;
     const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table.name)}
