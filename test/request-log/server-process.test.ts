@@ -102,8 +102,10 @@ describe('the request log of a server process', () => {
     const answered = traffic.completed.length;
     expect(answered).toBeGreaterThan(100);
 
-    expect(await server.stop('SIGTERM')).toBe(0);
-    expect(await countRows(testDb, appId)).toBe(answered);
+    const exitCode = await server.stop('SIGTERM');
+    const output = server.output.join('\n');
+    expect(exitCode, output).toBe(0);
+    expect(await countRows(testDb, appId), output).toBe(answered);
   }, 60_000);
 
   it('loses at most one flush window when killed with SIGKILL under load', async () => {
