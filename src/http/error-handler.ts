@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, ERRORS, type ErrorCode } from '../shared/errors.js';
 
 /** The one error envelope. `error` is a stable code; `message` is for people. */
@@ -66,8 +67,13 @@ export function toErrorBody(
     const known = (Object.keys(ERRORS) as ErrorCode[]).find((key) => ERRORS[key].status === status);
     return envelope(known ?? 'bad_request', requestId);
   }
+  // The driver's message may name hosts, tables or SQL; it stays in the log.
+  if (isDatabaseUnavailable(error)) return envelope('database_unavailable', requestId);
   return envelope('internal', requestId);
 }
+
+/** Seconds a client is told to wait after a 503 that did not say otherwise. */
+export const RETRY_AFTER_SECONDS = 2;
 
 function envelope(code: ErrorCode, requestId: string, message?: string) {
   return {
@@ -98,7 +104,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toErrorBody(error, request.id);
     request.errorCode = body.error;
-    if (status >= 500) {
+    if (status === 503) {
+      request.log.warn({ err: error }, 'request refused for now');
+      if (!reply.hasHeader('retry-after')) reply.header('retry-after', RETRY_AFTER_SECONDS);
+    } else if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
     }
     // Refused before its body was read: the rest of the body would sit on the connection,

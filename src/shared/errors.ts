@@ -30,6 +30,8 @@ export const ERRORS = {
   rate_limited: { status: 429, message: 'Too many requests' },
   request_timeout: { status: 408, message: 'The request took too long' },
   unavailable: { status: 503, message: 'The service is temporarily unavailable' },
+  database_unavailable: { status: 503, message: 'The database is not reachable; retry shortly' },
+  overloaded: { status: 503, message: 'The server is overloaded; retry shortly' },
   internal: { status: 500, message: 'An unexpected error occurred' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
