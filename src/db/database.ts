@@ -51,6 +51,8 @@ function openSqlite(path: string): Database {
     },
     async close() {
       await db.destroy();
+      // Kysely opens its driver lazily and closes only what it opened.
+      if (sqlite.open) sqlite.close();
     },
   };
 }

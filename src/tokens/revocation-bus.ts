@@ -13,10 +13,11 @@ export interface RevocationBus {
   publish(revocation: Revocation): Promise<void>;
   subscribe(listener: (revocation: Revocation) => void): void;
   /**
-   * Delivers what other processes published since the last call, for buses that cannot
-   * push. Verification calls it before trusting its cache.
+   * For buses that cannot push: delivers what other processes committed before the call,
+   * resolving once it has (undefined when there is nothing to wait for). Verification
+   * awaits it before trusting its cache.
    */
-  sync(): void;
+  sync(): Promise<void> | undefined;
   /**
    * Marks a revocation as in progress, from before its commit until `publish` has run, so
    * that no request in between is answered from the cache. Returns the release.
@@ -91,7 +92,9 @@ export class LocalRevocationBus implements RevocationBus {
     for (const listener of this.listeners) listener(revocation);
   }
 
-  sync(): void {}
+  sync(): Promise<void> | undefined {
+    return undefined;
+  }
 
   async close(): Promise<void> {}
 }
@@ -99,7 +102,12 @@ export class LocalRevocationBus implements RevocationBus {
 /**
  * Processes sharing one SQLite file (workers, the command line) append revocations to a
  * table. `PRAGMA data_version` changes only when another connection wrote the file, so a
- * quiet database costs one pragma per verification and no query.
+ * quiet database costs one pragma and no query.
+ *
+ * The pragma takes a read lock, which costs as much as the cached verification it guards,
+ * so the requests of one turn of the event loop share one check: `sync` callers wait for a
+ * check run in the check phase, after every one of them was received. A revocation that
+ * answered before a request was sent has committed before that check, so it is seen.
  */
 export class SqliteRevocationBus extends LocalRevocationBus {
   private readonly insert: BetterSqlite3.Statement<[string, string]>;
@@ -125,7 +133,24 @@ export class SqliteRevocationBus extends LocalRevocationBus {
     this.deliver(revocation);
   }
 
-  override sync(): void {
+  private check: Promise<void> | undefined;
+
+  override sync(): Promise<void> {
+    this.check ??= new Promise((resolve, reject) => {
+      setImmediate(() => {
+        this.check = undefined;
+        try {
+          this.deliverCommitted();
+          resolve();
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    });
+    return this.check;
+  }
+
+  private deliverCommitted(): void {
     const version = this.readVersion();
     if (version === this.lastVersion) return;
     this.lastVersion = version;

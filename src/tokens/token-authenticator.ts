@@ -126,7 +126,8 @@ export class CachingTokenAuthenticator implements TokenAuthenticator {
     if (shape === 'malformed') throw MALFORMED;
     if (shape === 'bad_checksum') throw BAD_CHECKSUM;
     const tokenHash = hashToken(token);
-    this.bus.sync();
+    const synced = this.bus.sync();
+    if (synced !== undefined) await synced;
     const cached = this.cache.get(tokenHash);
     const now = this.now();
     if (
