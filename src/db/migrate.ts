@@ -6,7 +6,10 @@ import * as records from './migrations/0003-records.js';
 import * as requestLogs from './migrations/0004-request-logs.js';
 import * as analytics from './migrations/0005-analytics.js';
 
-/** Every migration, in order. Names sort by their numeric prefix and are never renamed. */
+/**
+ * Every migration. Names sort by their numeric prefix and are never renamed; a fresh
+ * database runs them in that order.
+ */
 type DialectMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
@@ -38,6 +41,11 @@ export async function migrateToLatest(database: Database): Promise<string[]> {
   const migrator = new Migrator({
     db: database.db,
     provider: new StaticMigrationProvider(database.dialect),
+    // 0003-records was added after builds that shipped 0004 and 0005, so databases made by
+    // those builds have them applied and 0003 missing. Kysely refuses such a database
+    // unless pending migrations may run out of order. 0003 needs only 0001's tables, which
+    // those builds had, and pending migrations still run in name order among themselves.
+    allowUnorderedMigrations: true,
     // Without it, Kysely would find another schema's migration table and trust it.
     ...(database.schema === undefined ? {} : { migrationTableSchema: database.schema }),
   });

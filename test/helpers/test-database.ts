@@ -19,15 +19,18 @@ export interface TestDatabase {
 
 /**
  * A fresh, migrated database: a new SQLite file, or (when TEST_DATABASE_URL is set) a new
- * PostgreSQL schema that the connection's search_path points at.
+ * PostgreSQL schema that the connection's search_path points at. `migrate` replaces the
+ * usual migration to the latest version, for suites that test migrating itself.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(
+  migrate: (database: Database) => Promise<unknown> = migrateToLatest,
+): Promise<TestDatabase> {
   const url = postgresUrl;
   if (url === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'app-center-test-'));
     const target: DatabaseTarget = { dialect: 'sqlite', path: join(dir, 'test.db') };
     const database = openDatabase(target);
-    await migrateToLatest(database);
+    await migrate(database);
     return {
       database,
       target,
@@ -47,7 +50,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   // moment breaks another's migration, so creating, migrating and dropping take turns.
   await withSchemaLock(url, async (client) => {
     await client.query(`create schema ${schema}`);
-    await migrateToLatest(database);
+    await migrate(database);
   });
   return {
     database,
