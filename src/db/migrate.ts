@@ -5,6 +5,7 @@ import * as privateApps from './migrations/0002-private-apps.js';
 import * as records from './migrations/0003-records.js';
 import * as requestLogs from './migrations/0004-request-logs.js';
 import * as analytics from './migrations/0005-analytics.js';
+import * as ticketsAsConversations from './migrations/0006-tickets-as-conversations.js';
 
 /**
  * Every migration. Names sort by their numeric prefix and are never renamed; a fresh
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0003-records': records,
   '0004-request-logs': requestLogs,
   '0005-analytics': analytics,
+  '0006-tickets-as-conversations': ticketsAsConversations,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

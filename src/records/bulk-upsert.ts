@@ -4,6 +4,7 @@ import { call, type RecordRow, type Work } from './record-store.js';
 import { parseRecordKey } from './record-validation.js';
 import {
   flushAudits,
+  inScope,
   insertRecord,
   prepareCreate,
   prepareUpdate,
@@ -85,6 +86,12 @@ export function* bulkUpsert(
         phase = 'update';
         throw invalidField(found.key, 'matches several records; send their _id');
       }
+      if (found.kind === 'outOfScope') {
+        phase = 'update';
+        const scope = ctx.model.scope;
+        const what = scope === undefined ? '' : ` whose ${scope.field} is not ${scope.value}`;
+        throw invalidField(found.key, `names a ${ctx.model.storedAs}${what}`);
+      }
 
       if (found.kind === 'new') {
         if (!grants.create) throw missingPermission(`${ctx.model.name}.create`);
@@ -135,15 +142,18 @@ export function* bulkUpsert(
  * The stored record an item names, trying the model's keys in order: `_id`, then
  * `sourceId`, then `externalId` (within the item's company for child models), then an
  * end user's email when exactly one end user has it. None: the item is new. A key that
- * matches several records is refused, as an update.
+ * matches several records is refused, as an update, and so is one that matches a
+ * stored record this model does not see (a conversation that is not a ticket).
  */
 type Match =
   | { readonly kind: 'new' }
   | { readonly kind: 'match'; readonly row: RecordRow }
-  | { readonly kind: 'ambiguous'; readonly key: string };
+  | { readonly kind: 'ambiguous'; readonly key: string }
+  | { readonly kind: 'outOfScope'; readonly key: string };
 
 function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Match> {
   const { model, workspaceId } = ctx;
+  const stored = model.storedAs;
   for (const key of model.upsertKeys) {
     const raw = item[key];
     if (raw === undefined || raw === null || raw === '') continue;
@@ -156,18 +166,18 @@ function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Matc
     if (key === '_id') {
       const parsed = parseRecordKey(raw, 'plain');
       if (parsed.kind !== 'id') throw invalidField('_id', 'must be an ObjectId');
-      rows = yield* call('find', workspaceId, model.name, parsed);
+      rows = yield* call('find', workspaceId, stored, parsed);
     } else if (key === 'sourceId') {
-      rows = yield* call('find', workspaceId, model.name, { kind: 'sourceId', value: raw });
+      rows = yield* call('find', workspaceId, stored, { kind: 'sourceId', value: raw });
     } else if (key === 'externalId') {
       const companyId = yield* itemCompany(ctx, model, item);
-      rows = yield* call('find', workspaceId, model.name, {
+      rows = yield* call('find', workspaceId, stored, {
         kind: 'externalId',
         value: raw,
         ...(companyId === undefined ? {} : { companyId }),
       });
     } else if (key === 'email') {
-      rows = yield* call('findByEmail', workspaceId, model.name, raw.trim().toLowerCase());
+      rows = yield* call('findByEmail', workspaceId, stored, raw.trim().toLowerCase());
       // An email shared by several records is no key.
       const [row, other] = rows;
       if (row !== undefined && other === undefined) return { kind: 'match', row };
@@ -178,6 +188,7 @@ function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Matc
 
     const [row, other] = rows;
     if (other !== undefined) return { kind: 'ambiguous', key };
+    if (row !== undefined && !inScope(model, row)) return { kind: 'outOfScope', key };
     if (row !== undefined) return { kind: 'match', row };
   }
   return { kind: 'new' };

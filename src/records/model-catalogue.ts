@@ -117,6 +117,12 @@ export interface DerivedField {
   readonly from: readonly string[];
 }
 
+/** The stored records a model sees: tickets are the conversations of type `ticket`. */
+export interface RecordScope {
+  readonly field: string;
+  readonly value: string;
+}
+
 /** `GET /leancompanies`: a read-only projection of companies. */
 export interface LeanView {
   readonly path: string;
@@ -133,6 +139,13 @@ export interface ModelDefinition {
   readonly path: string;
   /** `teamMembers`: read from the team-member table, not the records. */
   readonly storage: 'records' | 'teamMembers';
+  /**
+   * The model whose stored records this one reads and writes, itself for all but
+   * tickets, which are conversations. Audit events name this model too.
+   */
+  readonly storedAs: RecordModelName;
+  /** When set, this model sees only the stored records whose `field` holds `value`. */
+  readonly scope?: RecordScope;
   /** Every known field, writable or not. Read it with `getField`. */
   readonly fields: Readonly<Record<string, FieldDefinition>>;
   readonly required: readonly string[];
@@ -287,6 +300,8 @@ interface ModelSpec {
   upsertKeys?: string[];
   operations?: readonly Operation[];
   storage?: ModelDefinition['storage'];
+  storedAs?: RecordModelName;
+  scope?: RecordScope;
   listLimits?: ListLimits;
   keyables?: boolean;
   leanView?: Omit<LeanView, 'listFilters'>;
@@ -324,6 +339,8 @@ function defineModel(spec: ModelSpec): ModelDefinition {
     name: spec.name,
     path: spec.path,
     storage: spec.storage ?? 'records',
+    storedAs: spec.storedAs ?? spec.name,
+    ...(spec.scope === undefined ? {} : { scope: Object.freeze({ ...spec.scope }) }),
     fields: Object.freeze(fields),
     required: Object.freeze(spec.required ?? []),
     requiredOneOf: Object.freeze(spec.requiredOneOf ?? []),
@@ -544,6 +561,21 @@ const endUser = defineModel({
   upsertKeys: ['_id', 'sourceId', 'externalId', 'email'],
 });
 
+/** What a conversation of type `ticket` carries beyond other conversations. */
+const TICKET_FIELDS: Record<string, FieldDefinition> = {
+  companyExternalId: f.string,
+  email: f.email,
+  domains: f.strings,
+  source: f.string,
+  title: f.string,
+  url: f.string,
+  severity: f.string,
+  priority: f.string,
+  product: f.string,
+  status: f.string,
+  timeSpent: f.number,
+};
+
 const conversation = defineModel({
   name: 'Conversation',
   path: 'conversations',
@@ -578,6 +610,7 @@ const conversation = defineModel({
     timeBucket: f.array,
     assigneeName: f.string,
     history: f.array,
+    ...TICKET_FIELDS,
     numberOfParts: f.integer,
     numberOfRelevantParts: f.integer,
     createDate: f.date,
@@ -964,6 +997,8 @@ const ticket = defineModel({
   path: 'tickets',
   // Single tickets are created and edited as conversations of type `ticket`.
   operations: ['bulkUpsert', 'list', 'delete', 'export'],
+  storedAs: 'Conversation',
+  scope: { field: 'type', value: 'ticket' },
   listLimits: LARGE_LIMITS,
   // Planhat silently drops bulk items without an email; the route may too.
   required: ['companyId', 'sourceId', 'email'],
@@ -972,22 +1007,13 @@ const ticket = defineModel({
   fields: {
     companyId: f.reference,
     companyName: f.string,
-    companyExternalId: f.string,
-    email: f.email,
-    domains: f.strings,
-    source: f.string,
-    title: f.string,
+    type: oneOf(['ticket']),
     description: f.text,
-    url: f.string,
     tags: f.strings,
-    type: f.string,
-    severity: f.string,
-    priority: f.string,
-    product: f.string,
-    status: f.string,
-    timeSpent: f.number,
     history: f.array,
+    ...TICKET_FIELDS,
   },
+  defaults: { type: 'ticket' },
   computed: ['companyName'],
 });
 

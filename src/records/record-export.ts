@@ -90,7 +90,7 @@ export async function exportRecords(
     if (plan.empty) return;
     let after = '';
     for (;;) {
-      const rows = await storage.page(workspaceId, model.name, plan.filters, after, PAGE_SIZE);
+      const rows = await storage.page(workspaceId, model.storedAs, plan.filters, after, PAGE_SIZE);
       const last = rows[rows.length - 1];
       if (last === undefined) return;
       let chunk = '';

@@ -71,7 +71,15 @@ const SYSTEM = new Set<string>(['_id', ...SYSTEM_FIELDS]);
 
 /** Audit events of records name the model this way, apart from App Center's own objects. */
 export function auditTargetType(model: ModelDefinition): string {
-  return `record.${model.name}`;
+  return `record.${model.storedAs}`;
+}
+
+/** Whether a stored record is one the model sees: a ticket must be of type ticket. */
+export function inScope(model: ModelDefinition, row: RecordRow): boolean {
+  const scope = model.scope;
+  if (scope === undefined) return true;
+  const doc = JSON.parse(row.doc) as JsonObject;
+  return doc[scope.field] === scope.value;
 }
 
 export type WriteBase = Pick<WriteContext, 'workspaceId' | 'actor' | 'model' | 'rules'>;
@@ -122,8 +130,10 @@ function duplicateError(key: UniqueKey, model: ModelDefinition): AppError {
 export function* findByKey(ctx: WriteContext, key: RecordKey): Work<RecordRow> {
   const lookup = toLookup(key);
   const [row, other] =
-    lookup === undefined ? [] : yield* call('find', ctx.workspaceId, ctx.model.name, lookup);
-  if (lookup === undefined || row === undefined) throw notFound(ctx.model.name);
+    lookup === undefined ? [] : yield* call('find', ctx.workspaceId, ctx.model.storedAs, lookup);
+  if (lookup === undefined || row === undefined || !inScope(ctx.model, row)) {
+    throw notFound(ctx.model.name);
+  }
   if (other !== undefined) throw ambiguous(lookup.kind);
   return row;
 }
@@ -241,7 +251,7 @@ export function* updateRecord(
 }
 
 export function* deleteRecord(ctx: WriteContext, row: RecordRow): Work<void> {
-  yield* call('remove', ctx.workspaceId, ctx.model.name, row.id);
+  yield* call('remove', ctx.workspaceId, ctx.model.storedAs, row.id);
   if (ctx.model.name === 'Company') yield* call('setDomains', ctx.workspaceId, row.id, []);
   queueAudit(ctx, 'record.delete', row.id, []);
 }
@@ -320,7 +330,7 @@ function toRow(
   const email = getField(ctx.model, 'email') === undefined ? null : nonEmpty(doc.email);
   return {
     workspaceId: ctx.workspaceId,
-    model: ctx.model.name,
+    model: ctx.model.storedAs,
     id: String(doc._id),
     externalId: nonEmpty(doc.externalId),
     sourceId: nonEmpty(doc.sourceId),

@@ -98,13 +98,13 @@ export class RecordService {
     const key = parseRecordKey(keyText, 'plain');
     const rules = rulesFor(principal, model);
     if (key.kind === 'id') {
-      const doc = await this.storage.docById(principal.workspaceId, model.name, key.value);
+      const doc = await this.storage.docById(principal.workspaceId, model.storedAs, key.value);
       if (doc === undefined) throw notFound(model.name);
       return renderDoc(doc, rules);
     }
     const lookup = toLookup(key);
     if (lookup === undefined) throw notFound(model.name);
-    const [row, other] = await this.storage.find(principal.workspaceId, model.name, lookup);
+    const [row, other] = await this.storage.find(principal.workspaceId, model.storedAs, lookup);
     if (row === undefined) throw notFound(model.name);
     if (other !== undefined) {
       throw invalidField(lookup.kind, 'matches several records; address the record by _id');
@@ -199,7 +199,7 @@ export class RecordService {
     if (plan.empty) return '[]';
 
     const { query } = plan;
-    const docs = await this.storage.list(principal.workspaceId, model.name, {
+    const docs = await this.storage.list(principal.workspaceId, model.storedAs, {
       filters: plan.filters,
       sort: plan.sort,
       limit: query.limit,
@@ -237,7 +237,12 @@ export class RecordService {
     }
     const select = query.select?.filter((field) => !isHidden(field, rules));
 
-    const filters: RecordFilter[] = [];
+    // A model that sees part of the stored records (tickets among conversations) always
+    // filters on what sets that part apart.
+    const filters: RecordFilter[] =
+      model.scope === undefined
+        ? []
+        : [{ kind: 'field', field: model.scope.field, values: [model.scope.value] }];
     let empty = false;
     for (const filter of query.filters) {
       if (isHidden(filter.field, rules)) {
@@ -316,12 +321,12 @@ export class RecordService {
     const { workspaceId } = principal;
     // A deleted record keeps its history under its _id.
     if (key.kind === 'id') {
-      const doc = await this.storage.docById(workspaceId, model.name, key.value);
+      const doc = await this.storage.docById(workspaceId, model.storedAs, key.value);
       return { id: key.value, exists: doc !== undefined };
     }
     const lookup = toLookup(key);
     if (lookup === undefined) throw notFound(model.name);
-    const [row, other] = await this.storage.find(workspaceId, model.name, lookup);
+    const [row, other] = await this.storage.find(workspaceId, model.storedAs, lookup);
     if (row === undefined) throw notFound(model.name);
     if (other !== undefined) {
       throw invalidField(lookup.kind, 'matches several records; address the record by _id');

@@ -314,4 +314,77 @@ describe('tickets', () => {
       deletedCount: 1,
     });
   });
+
+  it('are the conversations of type ticket: one store for both paths', async () => {
+    const n = next();
+    const body = { companyId, sourceId: `one-${n}`, email: `o-${n}@x.test`, title: 'Broken' };
+    const id = (await f.api('PUT', '/tickets', [body])).json().upsertedIds[0];
+
+    const asConversations = (await f.api('GET', `/conversations?type=ticket&sourceId=one-${n}`))
+      .json()
+      .map((conversation: { _id: string }) => conversation._id);
+    expect(asConversations).toEqual([id]);
+    const conversation = (await f.api('GET', `/conversations/${id}`)).json();
+    expect(conversation).toMatchObject({
+      type: 'ticket',
+      title: 'Broken',
+      companyName: 'Bulk parent',
+    });
+
+    // Edited as a conversation, seen as a ticket, and the other way round.
+    await f.api('PUT', `/conversations/${id}`, { status: 'pending' });
+    const listed = (await f.api('GET', `/tickets?sourceId=one-${n}`)).json();
+    expect(listed).toEqual([expect.objectContaining({ _id: id, status: 'pending' })]);
+    await f.api('PUT', '/tickets', [{ sourceId: `one-${n}`, priority: 'high' }]);
+    expect((await f.api('GET', `/conversations/${id}`)).json().priority).toBe('high');
+
+    const made = await f.api('POST', '/conversations', {
+      companyId,
+      type: 'ticket',
+      sourceId: `two-${n}`,
+      email: `t-${n}@x.test`,
+    });
+    const tickets = (await f.api('GET', `/tickets?sourceId=two-${n}`)).json();
+    expect(tickets.map((ticket: { _id: string }) => ticket._id)).toEqual([made.json()._id]);
+
+    const history = (await f.api('GET', `/conversations/${id}/history`)).json();
+    expect(history.map((event: { action: string }) => event.action)).toEqual([
+      'update',
+      'update',
+      'create',
+    ]);
+
+    await f.api('DELETE', `/tickets/${id}`);
+    expect((await f.api('GET', `/conversations/${id}`)).statusCode).toBe(404);
+  });
+
+  it('never reach the other conversations', async () => {
+    const n = next();
+    const note = (
+      await f.api('POST', '/conversations', { companyId, type: 'note', sourceId: `note-${n}` })
+    ).json();
+
+    expect((await f.api('GET', '/tickets?limit=10000')).json()).not.toContainEqual(
+      expect.objectContaining({ _id: note._id }),
+    );
+    expect((await f.api('DELETE', `/tickets/${note._id}`)).statusCode).toBe(404);
+    expect((await f.api('DELETE', `/tickets/srcid-note-${n}`)).statusCode).toBe(404);
+
+    const bySource = await f.api('PUT', '/tickets', [
+      { companyId, sourceId: `note-${n}`, email: `n-${n}@x.test`, title: 'Hijack' },
+    ]);
+    expect(bySource.statusCode).toBe(400);
+    expect(bySource.json().updatedErrors[0]).toMatchObject({ field: 'sourceId' });
+    const byId = await f.api('PUT', '/tickets', [{ _id: note._id, title: 'Hijack' }]);
+    expect(byId.json().updatedErrors[0]).toMatchObject({ field: '_id' });
+
+    const kept = (await f.api('GET', `/conversations/${note._id}`)).json();
+    expect(kept.type).toBe('note');
+    expect(kept.title).toBeUndefined();
+
+    const retyped = await f.api('PUT', '/tickets', [
+      { companyId, sourceId: `typed-${n}`, email: `y-${n}@x.test`, type: 'note' },
+    ]);
+    expect(retyped.json().createdErrors[0]).toMatchObject({ field: 'type' });
+  });
 });

@@ -1,9 +1,11 @@
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listAudit, recordAudit } from '../../src/audit/audit.repository.js';
 import type { Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import * as foundation from '../../src/db/migrations/0001-foundation.js';
 import * as privateApps from '../../src/db/migrations/0002-private-apps.js';
+import * as records from '../../src/db/migrations/0003-records.js';
 import * as requestLogs from '../../src/db/migrations/0004-request-logs.js';
 import * as analytics from '../../src/db/migrations/0005-analytics.js';
 import { openRecordStorage } from '../../src/records/record.repository.js';
@@ -23,6 +25,9 @@ const EARLIER_BUILD = {
   '0004-request-logs': requestLogs,
   '0005-analytics': analytics,
 };
+
+/** The build that stored tickets as a model of their own. */
+const TICKETS_APART = { ...EARLIER_BUILD, '0003-records': records };
 
 type DialectMigration = (typeof EARLIER_BUILD)[keyof typeof EARLIER_BUILD];
 
@@ -86,7 +91,10 @@ describe('migrations', () => {
     testDb = await createTestDatabase(migrateAsEarlierBuild);
     const { database } = testDb;
 
-    expect(await migrateToLatest(database)).toEqual(['0003-records']);
+    expect(await migrateToLatest(database)).toEqual([
+      '0003-records',
+      '0006-tickets-as-conversations',
+    ]);
     expect(await migrateToLatest(database)).toEqual([]);
 
     const workspaceId = await seedWorkspace(database);
@@ -94,5 +102,41 @@ describe('migrations', () => {
     const storage = openRecordStorage(database);
     await storage.insertMany([company]);
     expect(await storage.docById(workspaceId, 'Company', company.id)).toBe(company.doc);
+  });
+
+  it('turns the tickets of an earlier build into conversations of type ticket', async () => {
+    testDb = await createTestDatabase((database) => migrateWith(database, TICKETS_APART));
+    const { database } = testDb;
+    const workspaceId = await seedWorkspace(database);
+    const company = row(workspaceId, 'Company', { name: 'Acme' });
+    const fields = { companyId: company.id, sourceId: 'zd-1', title: 'Help', type: 'incident' };
+    const ticket = row(workspaceId, 'Ticket', fields);
+    const note = row(workspaceId, 'Conversation', { companyId: company.id, sourceId: 'zd-2' });
+    const clash = row(workspaceId, 'Ticket', { companyId: company.id, sourceId: 'zd-2' });
+    const storage = openRecordStorage(database);
+    await storage.insertMany([company, ticket, note, clash]);
+    const actor = { type: 'system' as const, id: 'system', name: 'System' };
+    const created = { workspaceId, actor, action: 'record.create', targetId: ticket.id };
+    await recordAudit(database.db, { ...created, targetType: 'record.Ticket' });
+
+    expect(await migrateToLatest(database)).toEqual(['0006-tickets-as-conversations']);
+
+    const moved = await storage.docById(workspaceId, 'Conversation', ticket.id);
+    expect(JSON.parse(moved ?? '{}')).toEqual({
+      _id: ticket.id,
+      companyId: company.id,
+      sourceId: 'zd-1',
+      title: 'Help',
+      type: 'ticket',
+      createdAt: '2024-01-01T00:00:00.000Z',
+      __v: 0,
+    });
+    expect(Object.keys(JSON.parse(moved ?? '{}')).at(-3)).toBe('type');
+    expect(await storage.docById(workspaceId, 'Ticket', ticket.id)).toBeUndefined();
+    const history = await listAudit(database.db, workspaceId, { targetId: ticket.id });
+    expect(history.map((event) => event.targetType)).toEqual(['record.Conversation']);
+    // A sourceId that a conversation holds already keeps its ticket where it was.
+    expect(await storage.docById(workspaceId, 'Ticket', clash.id)).toBe(clash.doc);
+    expect(await storage.docById(workspaceId, 'Conversation', note.id)).toBe(note.doc);
   });
 });
