@@ -14,6 +14,7 @@ import { authenticationPlugin } from './auth/authentication.plugin.js';
 import { SessionService } from './auth/session.service.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { closeConnectionsOnShutdown } from './http/graceful-close.js';
+import { loadSheddingPlugin } from './http/load-shedding.js';
 import './http/route-config.js';
 import { memberRoutes } from './members/member.routes.js';
 import { OWASP_SCRYPT_COST, type ScryptCost } from './members/password.js';
@@ -181,6 +182,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sessions,
     tokens: authenticator,
     cookieName: secureCookies ? '__Host-app_center_session' : 'app_center_session',
+  });
+  const { overload } = config;
+  await app.register(loadSheddingPlugin, {
+    maxEventLoopDelayMs: overload.maxEventLoopDelayMs,
+    maxEventLoopUtilization: overload.maxEventLoopUtilizationPercent / 100,
+    sampleIntervalMs: overload.sampleIntervalMs,
+    quietPerSecond: overload.quietPerSecond,
   });
   await app.register(
     appRateLimitPlugin,

@@ -21,6 +21,19 @@ export interface Config {
   bodyLimitBytes: number;
   /** Request log rows older than this many days are deleted. */
   requestLogRetentionDays: number;
+  /** When the process counts as saturated and starts answering 503 at once. */
+  overload: OverloadConfig;
+}
+
+export interface OverloadConfig {
+  /** Mean event-loop delay, in milliseconds, that means saturated; 0 turns it off. */
+  maxEventLoopDelayMs: number;
+  /** Event-loop utilisation, in percent, that means saturated; 0 turns it off. */
+  maxEventLoopUtilizationPercent: number;
+  /** How often both are measured. */
+  sampleIntervalMs: number;
+  /** Requests a second under which a workspace is never shed. */
+  quietPerSecond: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -71,6 +84,12 @@ export function parseConfig(env: Env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     requestLogRetentionDays: integer(env, 'REQUEST_LOG_RETENTION_DAYS', 90, 1, 3650),
+    overload: {
+      maxEventLoopDelayMs: integer(env, 'OVERLOAD_EVENT_LOOP_DELAY_MS', 50, 0, 60_000),
+      maxEventLoopUtilizationPercent: integer(env, 'OVERLOAD_EVENT_LOOP_UTILIZATION', 0, 0, 100),
+      sampleIntervalMs: integer(env, 'OVERLOAD_SAMPLE_INTERVAL_MS', 250, 10, 10_000),
+      quietPerSecond: integer(env, 'OVERLOAD_QUIET_PER_SECOND', 10, 0, 1_000_000),
+    },
   };
 }
 

@@ -105,10 +105,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const { status, body } = toErrorBody(error, request.id);
     request.errorCode = body.error;
     if (status === 503) {
-      request.log.warn({ err: error }, 'request refused for now');
-      if (!reply.hasHeader('retry-after')) reply.header('retry-after', RETRY_AFTER_SECONDS);
+      // A refusal the app chose (overload, a busy semaphore) is told by the request line;
+      // one caused by the database keeps the driver's details here.
+      if (!(error instanceof AppError)) request.log.warn({ err: error }, 'request refused');
     } else if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
+    }
+    if (status === 503 && !reply.hasHeader('retry-after')) {
+      reply.header('retry-after', RETRY_AFTER_SECONDS);
     }
     // Refused before its body was read: the rest of the body would sit on the connection,
     // so end it rather than keep a half-read request alive.

@@ -9,6 +9,12 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 /** Cheap enough for suites that log in often; one test checks the production cost. */
 export const TEST_PASSWORD_COST: ScryptCost = { N: 2 ** 10, r: 8, p: 1 };
 export const ADMIN_PASSWORD = 'correct horse battery staple';
+const NO_SHEDDING: Config['overload'] = {
+  maxEventLoopDelayMs: 0,
+  maxEventLoopUtilizationPercent: 0,
+  sampleIntervalMs: 1_000,
+  quietPerSecond: 0,
+};
 
 export interface Session {
   cookie: string;
@@ -44,7 +50,9 @@ export async function createTestApp(
   appOptions: TestAppOptions = {},
 ): Promise<TestApp> {
   const testDb = await createTestDatabase();
-  const config = { ...parseConfig({ LOG_LEVEL: 'info' }), ...overrides };
+  // In process, the event loop is the test runner's too: its delay measures the suite, not
+  // the server, so load shedding is left to the suites that turn it on.
+  const config = { ...parseConfig({ LOG_LEVEL: 'info' }), overload: NO_SHEDDING, ...overrides };
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
