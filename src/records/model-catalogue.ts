@@ -103,12 +103,16 @@ export interface ListLimits {
  *   layer finds the company from the record's email if the body names none (an
  *   end user by email domain, an NPS response through the end user with that
  *   email).
+ * - `dependent`: the record cannot exist without its company, so deleting the
+ *   company deletes it. Records that may lack a company (NPS responses, issues
+ *   spanning companies) outlive it.
  */
 export interface CompanyReference {
   readonly field: string;
   readonly many: boolean;
   readonly nameField?: string;
   readonly onCreate: 'required' | 'optional' | 'matchedByEmail';
+  readonly dependent: boolean;
 }
 
 /** When the body leaves `field` empty, it becomes `from` joined by spaces. */
@@ -264,6 +268,7 @@ const BELONGS_TO_COMPANY: CompanyReference = {
   many: false,
   nameField: 'companyName',
   onCreate: 'required',
+  dependent: true,
 };
 
 function oneOf(values: readonly string[]): FieldDefinition {
@@ -495,7 +500,9 @@ const endUser = defineModel({
     field: 'companyId',
     many: false,
     nameField: 'companyName',
+    // An end user without a company is refused on create: it needs one to exist.
     onCreate: 'matchedByEmail',
+    dependent: true,
   },
   fields: {
     email: f.email,
@@ -688,7 +695,13 @@ const invoice = defineModel({
   name: 'Invoice',
   path: 'invoices',
   required: ['cId', 'currency'],
-  companyRef: { field: 'cId', many: false, nameField: 'cName', onCreate: 'required' },
+  companyRef: {
+    field: 'cId',
+    many: false,
+    nameField: 'cName',
+    onCreate: 'required',
+    dependent: true,
+  },
   fields: {
     cId: f.reference,
     cName: f.string,
@@ -722,7 +735,7 @@ const issue = defineModel({
   name: 'Issue',
   path: 'issues',
   required: ['title', 'sourceId', 'archived'],
-  companyRef: { field: 'companyIds', many: true, onCreate: 'optional' },
+  companyRef: { field: 'companyIds', many: true, onCreate: 'optional', dependent: false },
   fields: {
     title: f.string,
     description: f.text,
@@ -878,7 +891,7 @@ const nps = defineModel({
   name: 'Nps',
   path: 'nps',
   required: ['email', 'score'],
-  companyRef: { field: 'cId', many: false, onCreate: 'matchedByEmail' },
+  companyRef: { field: 'cId', many: false, onCreate: 'matchedByEmail', dependent: false },
   listLimits: LARGE_LIMITS,
   fields: {
     email: f.email,

@@ -250,7 +250,23 @@ export function* updateRecord(
   queueAudit(ctx, 'record.update', before.id, changed);
 }
 
+/**
+ * Deletes a record. A company takes with it the records that cannot exist without it
+ * (see `CompanyReference.dependent`), each with an audit event of its own.
+ */
 export function* deleteRecord(ctx: WriteContext, row: RecordRow): Work<void> {
+  if (ctx.model.name === 'Company') {
+    for (const child of yield* call('findChildren', ctx.workspaceId, row.id)) {
+      if (!isRecordModelName(child.model)) continue;
+      if (getModel(child.model).companyRef?.dependent !== true) continue;
+      yield* call('remove', ctx.workspaceId, child.model, child.id);
+      ctx.audits.push({
+        ...auditEvent(ctx, 'record.delete', child.id, []),
+        targetType: `record.${child.model}`,
+        changes: { fields: [], withCompany: row.id },
+      });
+    }
+  }
   yield* call('remove', ctx.workspaceId, ctx.model.storedAs, row.id);
   if (ctx.model.name === 'Company') yield* call('setDomains', ctx.workspaceId, row.id, []);
   queueAudit(ctx, 'record.delete', row.id, []);
@@ -271,7 +287,16 @@ function queueAudit(
   targetId: string,
   fields: readonly string[],
 ): void {
-  ctx.audits.push({
+  ctx.audits.push(auditEvent(ctx, action, targetId, fields));
+}
+
+function auditEvent(
+  ctx: WriteContext,
+  action: string,
+  targetId: string,
+  fields: readonly string[],
+): RecordAuditEvent {
+  return {
     workspaceId: ctx.workspaceId,
     actor: ctx.actor,
     action,
@@ -279,7 +304,7 @@ function queueAudit(
     targetId,
     at: ctx.now,
     changes: { fields: [...fields] },
-  });
+  };
 }
 
 /**
