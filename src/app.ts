@@ -1,6 +1,5 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -15,6 +14,7 @@ import { SessionService } from './auth/session.service.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { closeConnectionsOnShutdown } from './http/graceful-close.js';
 import { loadSheddingPlugin } from './http/load-shedding.js';
+import { addSecurityHeaders } from './http/security-headers.js';
 import './http/route-config.js';
 import { memberRoutes } from './members/member.routes.js';
 import { OWASP_SCRYPT_COST, type ScryptCost } from './members/password.js';
@@ -131,17 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        scriptSrc: ["'self'"],
-      },
-    },
-    hsts: secureCookies,
-  });
+  addSecurityHeaders(app, { hsts: secureCookies });
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
