@@ -106,6 +106,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     connectionTimeout: config.requestTimeoutMs,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
+    // Requests already sent when shutdown begins are served, not refused: see graceful-close.
+    return503OnClosing: false,
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true },
