@@ -1,6 +1,6 @@
 import { AppError, invalidField, missingPermission } from '../shared/errors.js';
 import type { ModelDefinition } from './model-catalogue.js';
-import { call, type RecordRow, type Work } from './record-store.js';
+import { call, type KeyKind, type RecordRow, type Work } from './record-store.js';
 import { parseRecordKey } from './record-validation.js';
 import {
   flushAudits,
@@ -73,6 +73,7 @@ export function* bulkUpsert(
 ): Work<UpsertResult> {
   const report = emptyReport();
   const ignored = new Set<string>();
+  const known = yield* readNamedRecords(ctx, items);
 
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
@@ -81,7 +82,7 @@ export function* bulkUpsert(
       if (!isPlainObject(item)) {
         throw new AppError('validation_failed', { message: 'The item must be a JSON object' });
       }
-      const found = yield* matchItem(ctx, item);
+      const found = yield* matchItem(ctx, item, known);
       if (found.kind === 'ambiguous') {
         phase = 'update';
         throw invalidField(found.key, 'matches several records; send their _id');
@@ -97,6 +98,7 @@ export function* bulkUpsert(
         if (!grants.create) throw missingPermission(`${ctx.model.name}.create`);
         const prepared = yield* prepareCreate(ctx, item);
         yield* insertRecord(ctx, prepared);
+        known.remember(undefined, prepared.row);
         report.created += 1;
         report.insertsKeys.push(keysOf(prepared.row, item));
         report.upsertedIds.push(prepared.row.id);
@@ -115,6 +117,7 @@ export function* bulkUpsert(
         continue;
       }
       yield* updateRecord(ctx, match, prepared);
+      known.remember(match, prepared.row);
       report.updated += 1;
       report.modified.push(prepared.row.id);
     } catch (error) {
@@ -151,9 +154,12 @@ type Match =
   | { readonly kind: 'ambiguous'; readonly key: string }
   | { readonly kind: 'outOfScope'; readonly key: string };
 
-function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Match> {
+function* matchItem(
+  ctx: WriteContext,
+  item: Record<string, unknown>,
+  known: NamedRecords,
+): Work<Match> {
   const { model, workspaceId } = ctx;
-  const stored = model.storedAs;
   for (const key of model.upsertKeys) {
     const raw = item[key];
     if (raw === undefined || raw === null || raw === '') continue;
@@ -166,18 +172,16 @@ function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Matc
     if (key === '_id') {
       const parsed = parseRecordKey(raw, 'plain');
       if (parsed.kind !== 'id') throw invalidField('_id', 'must be an ObjectId');
-      rows = yield* call('find', workspaceId, stored, parsed);
+      rows = known.find('id', parsed.value);
     } else if (key === 'sourceId') {
-      rows = yield* call('find', workspaceId, stored, { kind: 'sourceId', value: raw });
+      rows = known.find('sourceId', raw);
     } else if (key === 'externalId') {
       const companyId = yield* itemCompany(ctx, model, item);
-      rows = yield* call('find', workspaceId, stored, {
-        kind: 'externalId',
-        value: raw,
-        ...(companyId === undefined ? {} : { companyId }),
-      });
+      const all = known.find('externalId', raw);
+      rows =
+        companyId === undefined ? all : all.filter((row) => (row.companyId ?? '') === companyId);
     } else if (key === 'email') {
-      rows = yield* call('findByEmail', workspaceId, stored, raw.trim().toLowerCase());
+      rows = yield* call('findByEmail', workspaceId, model.storedAs, raw.trim().toLowerCase());
       // An email shared by several records is no key.
       const [row, other] = rows;
       if (row !== undefined && other === undefined) return { kind: 'match', row };
@@ -192,6 +196,81 @@ function* matchItem(ctx: WriteContext, item: Record<string, unknown>): Work<Matc
     if (row !== undefined) return { kind: 'match', row };
   }
   return { kind: 'new' };
+}
+
+const KEY_FIELDS: Readonly<Record<KeyKind, string>> = {
+  id: '_id',
+  sourceId: 'sourceId',
+  externalId: 'externalId',
+};
+
+/**
+ * The stored records that an upsert's items name by `_id`, `sourceId` or `externalId`,
+ * read with one statement per key kind rather than one per item, and kept current as
+ * the upsert writes: an item sees what the items before it created or changed.
+ */
+class NamedRecords {
+  private readonly byKind = new Map<KeyKind, Map<string, RecordRow[]>>();
+
+  constructor(
+    rows: ReadonlyMap<KeyKind, readonly string[]>,
+    found: ReadonlyMap<KeyKind, readonly RecordRow[]>,
+  ) {
+    for (const [kind, values] of rows) {
+      const index = new Map<string, RecordRow[]>(values.map((value) => [value, []]));
+      for (const row of found.get(kind) ?? []) index.get(keyOf(row, kind) ?? '')?.push(row);
+      this.byKind.set(kind, index);
+    }
+  }
+
+  /** The records whose key of this kind is the value; every value was read up front. */
+  find(kind: KeyKind, value: string): RecordRow[] {
+    return this.byKind.get(kind)?.get(value) ?? [];
+  }
+
+  /** A record was written: `before` as it was (none for a new one), `after` as it is. */
+  remember(before: RecordRow | undefined, after: RecordRow): void {
+    for (const [kind, index] of this.byKind) {
+      const old = before === undefined ? undefined : keyOf(before, kind);
+      const list = old === undefined ? undefined : index.get(old);
+      if (list !== undefined)
+        index.set(
+          old ?? '',
+          list.filter((row) => row.id !== after.id),
+        );
+      const now = keyOf(after, kind);
+      const target = now === undefined ? undefined : index.get(now);
+      target?.push(after);
+    }
+  }
+}
+
+function keyOf(row: RecordRow, kind: KeyKind): string | undefined {
+  const value = kind === 'id' ? row.id : kind === 'sourceId' ? row.sourceId : row.externalId;
+  return value ?? undefined;
+}
+
+/** Reads every record the items name by one of the model's keys, email aside. */
+function* readNamedRecords(ctx: WriteContext, items: readonly unknown[]): Work<NamedRecords> {
+  const values = new Map<KeyKind, string[]>();
+  for (const kind of ['id', 'sourceId', 'externalId'] as const) {
+    if (!ctx.model.upsertKeys.includes(KEY_FIELDS[kind])) continue;
+    const named = new Set<string>();
+    for (const item of items) {
+      if (!isPlainObject(item)) continue;
+      const raw = item[KEY_FIELDS[kind]];
+      if (typeof raw !== 'string' || raw === '') continue;
+      // Ids match whatever their case, as parseRecordKey reads them.
+      named.add(kind === 'id' ? raw.toLowerCase() : raw);
+    }
+    values.set(kind, [...named]);
+  }
+  const found = new Map<KeyKind, RecordRow[]>();
+  for (const [kind, list] of values) {
+    if (list.length === 0) continue;
+    found.set(kind, yield* call('findMany', ctx.workspaceId, ctx.model.storedAs, kind, list));
+  }
+  return new NamedRecords(values, found);
 }
 
 /** The company whose records an item's externalId is unique among, when it names one. */

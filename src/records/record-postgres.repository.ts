@@ -4,6 +4,7 @@ import type { Schema } from '../db/schema.js';
 import {
   runAsync,
   type AsyncRecordStore,
+  type KeyKind,
   type KeyLookup,
   type RecordRow,
   type StoredCustomField,
@@ -124,6 +125,12 @@ function toColumns(row: RecordRow): Schema['records'] {
 /** A pool or one of its connections: both answer `query`. */
 type Queryable = Pick<pg.Pool, 'query'>;
 
+const KEY_COLUMNS: Record<KeyKind, string> = {
+  id: 'id',
+  sourceId: 'source_id',
+  externalId: 'external_id',
+};
+
 const PG_ROWS = `select ${ROW_COLUMNS} from records where workspace_id = $1 and model = $2 and`;
 const PG_INSERT = `insert into records
   (workspace_id, model, id, external_id, source_id, company_id, email, doc, created_at,
@@ -178,6 +185,12 @@ function postgresStore(db: Queryable): AsyncRecordStore {
               );
       }
     },
+    findMany: (workspaceId, model, kind, values) =>
+      rowsWhere(`many_by_${kind}`, `${KEY_COLUMNS[kind]} = any($3::text[])`, [
+        workspaceId,
+        model,
+        values,
+      ]),
     findByEmail: (workspaceId, model, email) =>
       rowsWhere('by_email', 'email = $3 limit 2', [workspaceId, model, email]),
     findChildren: (workspaceId, companyId) =>

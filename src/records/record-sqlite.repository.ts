@@ -109,6 +109,13 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     `external_id = ? and coalesce(company_id, '') = ? limit 2`,
   );
   const byEmail = prepareRows('email = ? limit 2');
+  // One JSON array parameter, whatever the number of values.
+  const inList = (column: string) => prepareRows(`${column} in (select value from json_each(?))`);
+  const many = {
+    id: inList('id'),
+    sourceId: inList('source_id'),
+    externalId: inList('external_id'),
+  };
   const children = sqlite.prepare<[string, string], RecordRow>(
     `select ${ROW_COLUMNS} from records where workspace_id = ? and company_id = ?`,
   );
@@ -153,6 +160,8 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
             : byExternalInCompany.all(workspaceId, model, key.value, key.companyId ?? '');
       }
     },
+    findMany: (workspaceId, model, kind, values) =>
+      many[kind].all(workspaceId, model, JSON.stringify(values)),
     findByEmail: (workspaceId, model, email) => byEmail.all(workspaceId, model, email),
     findChildren: (workspaceId, companyId) => children.all(workspaceId, companyId),
     companyByDomain: (workspaceId, domain) => domainCompany.get(workspaceId, domain),

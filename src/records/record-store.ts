@@ -51,10 +51,22 @@ export type KeyLookup =
   | { readonly kind: 'sourceId'; readonly value: string }
   | { readonly kind: 'externalId'; readonly value: string; readonly companyId?: string | null };
 
+export type KeyKind = KeyLookup['kind'];
+
 /** Every storage call a write may make, in its synchronous form. */
 export interface RecordStoreOps {
   /** At most two matches: a second one means the key is ambiguous. */
   find(workspaceId: string, model: string, key: KeyLookup): RecordRow[];
+  /**
+   * Every record of the model whose key of this kind is one of the values, in one
+   * statement: a bulk upsert reads the records its items name up front with it.
+   */
+  findMany(
+    workspaceId: string,
+    model: string,
+    kind: KeyKind,
+    values: readonly string[],
+  ): RecordRow[];
   /** At most two matches, by trimmed lower-cased email. */
   findByEmail(workspaceId: string, model: string, email: string): RecordRow[];
   /** Every record, of any model, that belongs to the company. */

@@ -162,6 +162,24 @@ describe('PUT /{model} with an array', () => {
     expect(report.modified).toEqual(report.upsertedIds);
   });
 
+  it('matches items by the keys earlier items of the same request gave', async () => {
+    const n = next();
+    const moved = (
+      await f.api('POST', '/companies', { name: 'Moved', externalId: `x-${n}` })
+    ).json();
+    const response = await f.api('PUT', '/companies', [
+      { _id: moved._id.toUpperCase(), externalId: `y-${n}` },
+      { externalId: `y-${n}`, phase: 'Found by its new key' },
+      { externalId: `x-${n}`, name: 'Takes the old key' },
+    ]);
+    const report = response.json();
+    expect(report.modified).toEqual([moved._id, moved._id]);
+    expect(report.created).toBe(1);
+    const stored = (await f.api('GET', `/companies/${moved._id}`)).json();
+    expect(stored).toMatchObject({ externalId: `y-${n}`, phase: 'Found by its new key' });
+    expect((await f.api('GET', `/companies/extid-x-${n}`)).json().name).toBe('Takes the old key');
+  });
+
   it('matches end users by _id, sourceId, externalId within the company, then email', async () => {
     const n = next();
     const other = (await f.api('POST', '/companies', { name: `Other ${n}` })).json();
