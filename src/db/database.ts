@@ -39,6 +39,11 @@ function openSqlite(path: string): Database {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // SQLite's default page cache is 2 MiB, which a workspace's record and audit indexes
+  // outgrow at a few tens of thousands of records; past that, each write of a bulk
+  // upsert reads index pages back from the OS. 64 MiB (a negative size is in KiB) is
+  // only taken as pages are read.
+  sqlite.pragma('cache_size = -65536');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     dialect: 'sqlite',
