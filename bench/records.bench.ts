@@ -4,7 +4,8 @@
 // - bulk upsert of 5,000 companies, half new and half matched by externalId;
 // - GET /companies?limit=5000 on a workspace of 100,000 companies: latency and memory.
 //
-//   npx tsx bench/records.bench.ts [--quick]
+//   npx tsx bench/records.bench.ts [--quick] [--bulk]   (--bulk: the bulk upserts alone)
+//   BENCH_PROFILE_DIR=/tmp/profiles npx tsx bench/records.bench.ts --quick --bulk
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/records.bench.ts
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -128,7 +129,10 @@ interface Stats {
 }
 
 async function startServer(seeded: Seeded, kind: 'app' | 'bare', requestLog = true) {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+  // BENCH_PROFILE_DIR=dir writes each server's CPU profile there, as it exits.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', SERVER], {
     env: {
       ...process.env,
       DATABASE_URL: seeded.databaseUrl,
@@ -293,23 +297,26 @@ async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[
   ];
 }
 
-/** 2,500 of the seeded companies changed (by externalId) and 2,500 new ones. */
-function bulkItems(round: number): unknown[] {
+/**
+ * Half of `size` seeded companies changed (by externalId), half new ones. `batch` numbers
+ * every batch a server sees, so that no two batches create the same externalId.
+ */
+function bulkItems(batch: number, size = BULK): unknown[] {
   const items: unknown[] = [];
-  for (let i = 0; i < BULK / 2; i += 1) {
-    const index = (round * (BULK / 2) + i) % COMPANIES;
+  for (let i = 0; i < size / 2; i += 1) {
+    const index = (batch * (BULK / 2) + i) % COMPANIES;
     items.push({
       externalId: `co-${index}`,
       name: `Company ${index}`,
-      phase: `Round ${round}`,
-      custom: { Seats: round },
+      phase: `Round ${batch}`,
+      custom: { Seats: batch },
     });
   }
-  for (let i = 0; i < BULK / 2; i += 1) {
+  for (let i = 0; i < size / 2; i += 1) {
     items.push({
-      name: `New ${round}-${i}`,
-      externalId: `new-${round}-${i}`,
-      domains: [`new${round}-${i}.example`],
+      name: `New ${batch}-${i}`,
+      externalId: `new-${batch}-${i}`,
+      domains: [`new${batch}-${i}.example`],
       custom: { Seats: i },
     });
   }
@@ -355,11 +362,15 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
   const rounds = options.quick ? 3 : 7;
   const rates: number[] = [];
   const cpus: number[] = [];
-  await withServer(seeded, 'app', true, (server) =>
-    bulkRounds(server, seeded, label, rounds, rates, cpus),
-  );
+  const sizes: SizeRun[] = [];
+  await withServer(seeded, 'app', true, async (server) => {
+    await bulkRounds(server, seeded, label, rounds, rates, cpus);
+    sizes.push(...(await bulkSizes(server, seeded, label, rounds + 2)));
+  });
   const rate = median(rates);
   const sqlite = label === 'SQLite';
+  const rateOf = (size: number) => sizes.find((run) => run.size === size)?.rate ?? 0;
+  const growth = rateOf(5_000) / rateOf(50_000);
   return [
     {
       figure: `${label}: bulk upsert of 5,000 companies (half new, half matched)`,
@@ -369,7 +380,52 @@ async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
     },
     { figure: `${label}:   server CPU per item`, value: median(cpus), unit: 'µs' },
     { figure: `${label}:   best of ${rounds} rounds`, value: Math.max(...rates), unit: 'items/s' },
+    ...sizes.map((run) => ({
+      figure: `${label}:   ${run.size.toLocaleString('en-US')} items in batches of 5,000`,
+      value: run.rate,
+      unit: 'items/s',
+    })),
+    {
+      figure: `${label}:   time per item, 50,000 against 5,000`,
+      value: growth,
+      unit: 'x',
+      target: '≤ 1.25 (linear)',
+      met: growth <= 1.25,
+    },
   ] satisfies Figure[];
+}
+
+interface SizeRun {
+  size: number;
+  rate: number;
+}
+
+/** 500, 5,000 and 50,000 items, sent one batch of at most 5,000 after the other. */
+async function bulkSizes(
+  server: Server,
+  seeded: Seeded,
+  label: string,
+  firstBatch: number,
+): Promise<SizeRun[]> {
+  const runs: SizeRun[] = [];
+  let batch = firstBatch;
+  for (const size of [500, 5_000, 50_000]) {
+    progress(`${label}: bulk upsert of ${size} items`);
+    let elapsed = 0;
+    for (let sent = 0; sent < size; sent += BULK) {
+      const count = Math.min(BULK, size - sent);
+      const body = JSON.stringify(bulkItems(batch, count));
+      batch += 1;
+      const started = performance.now();
+      const { status, report } = await put(`${server.url}/companies`, seeded.token, body);
+      elapsed += performance.now() - started;
+      if (status !== 200 || report.created !== count / 2) {
+        throw new Error(`bulk upsert answered ${status}: ${JSON.stringify(report).slice(0, 300)}`);
+      }
+    }
+    runs.push({ size, rate: size / (elapsed / 1000) });
+  }
+  return runs;
 }
 
 async function benchList(seeded: Seeded, label: string, options: BenchOptions) {
@@ -448,15 +504,16 @@ async function phase(run: () => Promise<Figure[]>): Promise<Figure[]> {
   }
 }
 
-export async function benchRecords(options: BenchOptions): Promise<Figure[]> {
+/** `bulkOnly`: the bulk upserts alone, for profiling them. */
+export async function benchRecords(options: BenchOptions, bulkOnly = false): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'app-center-bench-'));
   const figures: Figure[] = [];
   try {
     progress('SQLite: seeding 100,000 companies');
     const seeded = await seed(`sqlite:${join(dir, 'records.db')}`);
-    figures.push(...(await phase(() => benchRead(seeded, options))));
+    if (!bulkOnly) figures.push(...(await phase(() => benchRead(seeded, options))));
     figures.push(...(await phase(() => benchBulk(seeded, 'SQLite', options))));
-    figures.push(...(await phase(() => benchList(seeded, 'SQLite', options))));
+    if (!bulkOnly) figures.push(...(await phase(() => benchList(seeded, 'SQLite', options))));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -467,7 +524,7 @@ export async function benchRecords(options: BenchOptions): Promise<Figure[]> {
       progress('PostgreSQL: seeding 100,000 companies');
       const seeded = await seed(postgres.url);
       figures.push(...(await phase(() => benchBulk(seeded, 'PostgreSQL', options))));
-      figures.push(...(await phase(() => benchList(seeded, 'PostgreSQL', options))));
+      if (!bulkOnly) figures.push(...(await phase(() => benchList(seeded, 'PostgreSQL', options))));
     } finally {
       await postgres.drop();
     }
@@ -476,9 +533,10 @@ export async function benchRecords(options: BenchOptions): Promise<Figure[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await benchRecords({
+  const options = {
     quick: process.argv.includes('--quick'),
     postgresUrl: process.env.BENCH_DATABASE_URL,
-  });
+  };
+  const figures = await benchRecords(options, process.argv.includes('--bulk'));
   printTable(figures);
 }
