@@ -87,7 +87,7 @@ export function parseConfig(env: Env): Config {
     overload: {
       maxEventLoopDelayMs: integer(env, 'OVERLOAD_EVENT_LOOP_DELAY_MS', 50, 0, 60_000),
       maxEventLoopUtilizationPercent: integer(env, 'OVERLOAD_EVENT_LOOP_UTILIZATION', 0, 0, 100),
-      sampleIntervalMs: integer(env, 'OVERLOAD_SAMPLE_INTERVAL_MS', 250, 10, 10_000),
+      sampleIntervalMs: integer(env, 'OVERLOAD_SAMPLE_INTERVAL_MS', 1_000, 10, 10_000),
       quietPerSecond: integer(env, 'OVERLOAD_QUIET_PER_SECOND', 10, 0, 1_000_000),
     },
   };

@@ -27,8 +27,8 @@ const NEVER_SHED = new Set(['health.live', 'health.ready', 'metrics']);
  * others served: while saturated, a workspace that sent at least an equal split of the
  * recent requests is refused, so one busy tenant does not take the quiet ones down with it.
  * With a single busy workspace, that one is shed. A trickle is never shed: refusing it
- * relieves nothing, and a pause of the loop alone (start-up, one large upsert) must not
- * turn away a person clicking through the UI.
+ * relieves nothing. The delay is a mean over a window of samples, so a single long task
+ * does not count as saturation; a loop kept busy does.
  *
  * Register after authentication, so the principal's workspace is known.
  */
@@ -53,7 +53,10 @@ export const loadSheddingPlugin = fp<LoadSheddingOptions>(
       eventLoopUtilizationMode: 'interval',
       sampleInterval: options.sampleIntervalMs,
       retryAfter: RETRY_AFTER_SECONDS,
-      pressureHandler: async (request, reply) => {
+      pressureHandler: async (request, reply, _type, value) => {
+        // No delay sample in a whole window: one task held the loop (start-up, a large
+        // import), which refusing requests would not shorten.
+        if (value === Number.POSITIVE_INFINITY) return;
         const operation = request.routeOptions.config.operation ?? '';
         if (NEVER_SHED.has(operation)) return;
         if (!demand.isHeavy(workspaceOf(request), quiet)) return;
