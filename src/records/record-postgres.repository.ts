@@ -185,12 +185,16 @@ function postgresStore(db: Queryable): AsyncRecordStore {
               );
       }
     },
-    findMany: (workspaceId, model, kind, values) =>
-      rowsWhere(`many_by_${kind}`, `${KEY_COLUMNS[kind]} = any($3::text[])`, [
-        workspaceId,
-        model,
-        values,
-      ]),
+    // Not a named query: after five runs PostgreSQL would switch a prepared statement to a
+    // generic plan, which cannot know how many values the array holds and scans the model.
+    findMany: async (workspaceId, model, kind, values) =>
+      (
+        await db.query<RecordRow>(`${PG_ROWS} ${KEY_COLUMNS[kind]} = any($3::text[])`, [
+          workspaceId,
+          model,
+          values,
+        ])
+      ).rows,
     findByEmail: (workspaceId, model, email) =>
       rowsWhere('by_email', 'email = $3 limit 2', [workspaceId, model, email]),
     findChildren: (workspaceId, companyId) =>
