@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/config.js';
 import type { Schema } from './schema.js';
@@ -44,7 +53,7 @@ function openSqlite(path: string): Database {
   // upsert reads index pages back from the OS. 64 MiB (a negative size is in KiB) is
   // only taken as pages are read.
   sqlite.pragma('cache_size = -65536');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   return {
     dialect: 'sqlite',
     db,
@@ -60,6 +69,27 @@ function openSqlite(path: string): Database {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/**
+ * Transactions here write. A deferred `begin` takes the write lock only at the first write,
+ * and when another process sharing the file committed in between, SQLite cannot wait for
+ * it and fails with SQLITE_BUSY at once; `begin immediate` waits for the lock up front.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
 }
 
 // int8 and numeric come back as strings by default; counts and sums here fit a double.
