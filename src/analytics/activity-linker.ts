@@ -2,7 +2,15 @@ import type { Actor } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
 import { getModel, type ModelDefinition } from '../records/model-catalogue.js';
 import { openRecordStorage, type RecordStorage } from '../records/record.repository.js';
-import { flushAudits, insertRecord, loadContext, prepareCreate } from '../records/record-writes.js';
+import {
+  findByKey,
+  flushAudits,
+  insertRecord,
+  loadContext,
+  prepareCreate,
+  prepareUpdate,
+  updateRecord,
+} from '../records/record-writes.js';
 import { AppError } from '../shared/errors.js';
 import type { ActivityRow, Touch } from './analytics.repository.js';
 import type { LinkedRecord, LinkedRecords } from './linked-records.repository.js';
@@ -74,13 +82,48 @@ export class ActivityLinker {
     return [...touches('Company', companies), ...touches('EndUser', endUsers)];
   }
 
-  /** Creates the end users that `identify` calls name, on the same rules as activities. */
+  /**
+   * Creates the end users that `identify` calls name, on the same rules as activities,
+   * and gives the ones that exist the names the calls carry; the last call wins.
+   */
   async identify(workspaceId: string, people: Person[]): Promise<void> {
     if (!(await this.records.hasAny(workspaceId, LINKED_MODELS))) return;
-    const groups = groupByPerson(people, []);
-    if (groups.size === 0) return;
-    const known = await this.find(workspaceId, [...groups.values()]);
-    await this.create(workspaceId, [...groups.values()], known);
+    const groups = latestFirst(groupByPerson(people, []), people);
+    if (groups.length === 0) return;
+    const known = await this.find(workspaceId, groups);
+    await this.create(workspaceId, groups, known);
+    await this.rename(workspaceId, groups, known);
+  }
+
+  private async rename(workspaceId: string, groups: Group[], known: Known): Promise<void> {
+    const wanted = new Map<string, Record<string, string>>();
+    for (const { person } of groups) {
+      const endUser = known.endUserOf(person);
+      const traits = nameTraits(person);
+      if (endUser === undefined || Object.keys(traits).length === 0) continue;
+      wanted.set(endUser.id, { ...wanted.get(endUser.id), ...traits });
+    }
+    if (wanted.size === 0) return;
+
+    await this.storage.write(function* () {
+      const ctx = yield* loadContext({
+        workspaceId,
+        actor: TRACKING_ACTOR,
+        model: TRACKED_END_USER,
+        rules: undefined,
+      });
+      for (const [id, traits] of wanted) {
+        try {
+          const existing = yield* findByKey(ctx, { kind: 'id', value: id });
+          const prepared = yield* prepareUpdate(ctx, existing, traits);
+          if (prepared.kind === 'changed') yield* updateRecord(ctx, existing, prepared);
+        } catch (error) {
+          // Deleted meanwhile, or a value the records API refuses: the call is dropped.
+          if (!(error instanceof AppError)) throw error;
+        }
+      }
+      yield* flushAudits(ctx);
+    });
   }
 
   private async find(workspaceId: string, groups: Group[]): Promise<Known> {
@@ -210,10 +253,23 @@ function endUserBody(person: Person, company: LinkedRecord): Record<string, stri
   const body: Record<string, string> = { companyId: company.id };
   if (person.externalId !== undefined) body.externalId = person.externalId;
   if (person.email !== undefined) body.email = person.email;
-  if (person.firstName !== undefined) body.firstName = person.firstName;
-  if (person.lastName !== undefined) body.lastName = person.lastName;
-  if (person.name !== undefined) body.name = person.name;
-  return body;
+  return { ...body, ...nameTraits(person) };
+}
+
+/** The names a person carries, as end-user fields; the full name only when sent. */
+function nameTraits(person: Person): Record<string, string> {
+  const traits: Record<string, string> = {};
+  if (person.firstName !== undefined) traits.firstName = person.firstName;
+  if (person.lastName !== undefined) traits.lastName = person.lastName;
+  if (person.name !== undefined) traits.name = person.name;
+  return traits;
+}
+
+// groupByPerson keeps each person's first item; for identify calls the last one counts.
+function latestFirst(groups: Map<string, Group>, people: Person[]): Group[] {
+  const latest = new Map<string, Person>();
+  for (const person of people) latest.set(personKey(person), person);
+  return [...groups].map(([key, group]) => ({ ...group, person: latest.get(key) ?? group.person }));
 }
 
 function latestOf(times: Map<string, number>, id: string, time: number): void {

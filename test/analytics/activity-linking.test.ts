@@ -140,6 +140,42 @@ describe('activities and the end users and companies they name', () => {
     ]);
   });
 
+  it('gives an existing end user the names a later Segment identify call carries', async () => {
+    const basic = {
+      authorization: `Basic ${Buffer.from(`${t.seed.workspace.tenantToken}:`).toString('base64')}`,
+    };
+    const ada = (
+      await api('POST', '/endusers', {
+        email: 'ada@acme.test',
+        externalId: 'u-ada',
+        firstName: 'Ada',
+        lastName: 'Byron',
+        companyId: acme._id,
+      })
+    ).json() as Doc;
+    const identify = (traits: object) => ({ type: 'identify', userId: 'u-ada', traits });
+
+    await track(
+      '/dock/segment',
+      { batch: [identify({ lastName: 'King' }), identify({ lastName: 'Lovelace' })] },
+      basic,
+    );
+    await track('/dock/segment', { type: 'identify', traits: { email: 'ADA@acme.test' } }, basic);
+
+    const [updated, ...others] = await endUsers();
+    expect(others).toEqual([]);
+    expect(updated).toMatchObject({
+      _id: ada._id,
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      email: 'ada@acme.test',
+    });
+    expect(updated?.name).toBe('Ada Lovelace');
+
+    await track('/dock/segment', identify({ name: 'Countess of Lovelace' }), basic);
+    expect((await endUsers())[0]?.name).toBe('Countess of Lovelace');
+  });
+
   it('files custom metrics under the object they are about and its company', async () => {
     const ada = (
       await api('POST', '/endusers', {
