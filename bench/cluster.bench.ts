@@ -49,6 +49,7 @@ async function serve(databaseUrl: string, workers: number): Promise<Server> {
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
         DATABASE_URL: databaseUrl,
         ADMIN_EMAIL: 'bench@example.com',
         ADMIN_PASSWORD: PASSWORD,
