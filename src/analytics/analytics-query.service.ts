@@ -26,6 +26,7 @@ export const MAX_METRIC_LIMIT = 10_000;
 export const MAX_ACTIVITY_LIMIT = 5_000;
 
 const EXTERNAL_ID_PREFIX = 'extid-';
+const SOURCE_ID_PREFIX = 'srcid-';
 
 type DimensionData = Static<typeof DimensionDataSchema>;
 type UserActivity = Static<typeof UserActivitySchema>;
@@ -39,8 +40,11 @@ export async function findDimensionData(
 ): Promise<DimensionData[]> {
   requirePermission(principal, 'DimensionData', 'view');
 
+  const company = await byKey(records, principal.workspaceId, 'Company', params.cId);
+  if (company === undefined) return [];
+
   const query: MetricQuery = {
-    ...byKey(params.cId, 'companyId', 'companyExternalId'),
+    ...keyFilter(company, 'companyId', 'companyExternalId'),
     ...(params.dimid === undefined ? {} : { dimensionId: params.dimid }),
     ...(params.from === undefined ? {} : { fromDay: params.from }),
     ...(params.to === undefined ? {} : { toDay: params.to }),
@@ -59,14 +63,25 @@ export async function findDimensionData(
 /** Stored user activities, newest first, for a principal with UserActivity.view. */
 export async function findUserActivities(
   db: Kysely<Schema>,
+  records: LinkedRecords,
   principal: Principal,
   params: Static<typeof UserActivityQuery>,
 ): Promise<UserActivity[]> {
   requirePermission(principal, 'UserActivity', 'view');
 
+  const { workspaceId } = principal;
+  const company = await byKey(records, workspaceId, 'Company', params.companyId);
+  const endUser = await byKey(
+    records,
+    workspaceId,
+    'EndUser',
+    params.enduserId ?? params.endUserId,
+  );
+  if (company === undefined || endUser === undefined) return [];
+
   const query: ActivityQuery = {
-    ...byKey(params.companyId, 'companyId', 'companyExternalId'),
-    ...byKey(params.enduserId ?? params.endUserId, 'endUserId', 'externalId'),
+    ...keyFilter(company, 'companyId', 'companyExternalId'),
+    ...keyFilter(endUser, 'endUserId', 'externalId'),
     ...definedOnly({
       companyExternalId: params.companyExternalId,
       externalId: params.externalId,
@@ -83,18 +98,39 @@ export async function findUserActivities(
   return rows.map(presentActivity);
 }
 
-/** `extid-<x>` names an object by its externalId; anything else is its _id. */
-function byKey<K extends string>(
+/** What a key in a read filter names: a record's _id, or an externalId as sent. */
+type Key = { kind: 'none' } | { kind: 'id' | 'externalId'; value: string };
+
+/**
+ * `extid-<x>` names an object by its externalId, `srcid-<x>` by its sourceId (resolved
+ * to the record's _id here, as rows hold no sourceId); anything else is its _id.
+ * Undefined when a sourceId names no record, so nothing can match.
+ */
+async function byKey(
+  records: LinkedRecords,
+  workspaceId: string,
+  model: 'Company' | 'EndUser',
   key: string | undefined,
+): Promise<Key | undefined> {
+  if (key === undefined) return { kind: 'none' };
+  if (key.startsWith(EXTERNAL_ID_PREFIX)) {
+    return { kind: 'externalId', value: key.slice(EXTERNAL_ID_PREFIX.length) };
+  }
+  if (!key.startsWith(SOURCE_ID_PREFIX)) return { kind: 'id', value: key };
+
+  const sourceId = key.slice(SOURCE_ID_PREFIX.length);
+  const [record] = await records.find(workspaceId, model, 'source_id', [sourceId]);
+  return record === undefined ? undefined : { kind: 'id', value: record.id };
+}
+
+function keyFilter<K extends string>(
+  key: Key,
   idField: K,
   externalIdField: K,
 ): Partial<Record<K, string>> {
-  if (key === undefined) return {};
-  const external = key.startsWith(EXTERNAL_ID_PREFIX);
-  const field = external ? externalIdField : idField;
-  const value = external ? key.slice(EXTERNAL_ID_PREFIX.length) : key;
-
-  return { [field]: value } as Partial<Record<K, string>>;
+  if (key.kind === 'none') return {};
+  const field = key.kind === 'externalId' ? externalIdField : idField;
+  return { [field]: key.value } as Partial<Record<K, string>>;
 }
 
 function definedOnly(fields: Record<string, string | undefined>): Record<string, string> {

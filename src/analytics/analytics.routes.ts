@@ -323,6 +323,7 @@ async function readRoutes(
         response: { 200: Type.Array(UserActivitySchema), ...AUTH_ERRORS },
       },
     },
-    async (request) => findUserActivities(db, requirePrincipal(request), request.query),
+    async (request) =>
+      findUserActivities(db, options.records, requirePrincipal(request), request.query),
   );
 }

@@ -26,7 +26,9 @@ const Limit = (maximum: number) =>
   Type.Integer({ minimum: 1, description: `At most ${maximum}; larger values are clamped` });
 
 export const DimensionDataQuery = Type.Object({
-  cId: Type.Optional(Type.String({ ...Text, description: 'Company _id, or extid-<externalId>' })),
+  cId: Type.Optional(
+    Type.String({ ...Text, description: 'Company _id, extid-<externalId> or srcid-<sourceId>' }),
+  ),
   dimid: Type.Optional(Type.String({ ...Text, description: 'The dimensionId' })),
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'First day (days since 1970)' })),
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'Last day (days since 1970)' })),
@@ -55,9 +57,13 @@ const Instant = Type.String({
 });
 
 export const UserActivityQuery = Type.Object({
-  companyId: Type.Optional(Type.String({ ...Text, description: 'Company _id or extid-<id>' })),
+  companyId: Type.Optional(
+    Type.String({ ...Text, description: 'Company _id, extid-<externalId> or srcid-<sourceId>' }),
+  ),
   companyExternalId: Type.Optional(Text),
-  enduserId: Type.Optional(Type.String({ ...Text, description: 'End user _id or extid-<id>' })),
+  enduserId: Type.Optional(
+    Type.String({ ...Text, description: 'End user _id, extid-<externalId> or srcid-<sourceId>' }),
+  ),
   endUserId: Type.Optional(Type.String({ ...Text, description: 'Alias of enduserId' })),
   externalId: Type.Optional(Type.String({ ...Text, description: "The end user's externalId" })),
   email: Type.Optional(Text),

@@ -12,7 +12,7 @@ export interface LinkedRecord {
   companyId: string | null;
 }
 
-export type RecordKey = 'id' | 'external_id' | 'email';
+export type RecordKey = 'id' | 'external_id' | 'source_id' | 'email';
 
 /**
  * Finds the records a batch of analytics items names, one query per model and kind of
@@ -32,7 +32,7 @@ export interface LinkedRecords {
 }
 
 const COLUMNS = `id, external_id as "externalId", email, company_id as "companyId"`;
-const KEYS: readonly RecordKey[] = ['id', 'external_id', 'email'];
+const KEYS: readonly RecordKey[] = ['id', 'external_id', 'source_id', 'email'];
 
 export function createLinkedRecords(database: Database): LinkedRecords {
   if (database.sqlite !== undefined) return sqliteRecords(database.sqlite);

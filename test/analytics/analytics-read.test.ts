@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allActions } from '../../src/permissions/permission-set.js';
 import { bearer, createAppWithToken } from '../helpers/private-apps.js';
 import { createTestApp, type Session, type TestApp } from '../helpers/test-app.js';
 
@@ -75,6 +76,62 @@ describe('reading analytics back through the main API', () => {
     it('refuses bad query values', async () => {
       expect((await get('/dimensiondata?from=yesterday')).statusCode).toBe(400);
       expect((await get('/dimensiondata?limit=0')).statusCode).toBe(400);
+    });
+  });
+
+  describe('records named by sourceId', () => {
+    beforeEach(async () => {
+      const models = { Company: allActions(), EndUser: allActions() };
+      const writer = (await createAppWithToken(t, admin, { models, fields: {} }, 'CRM')).token;
+      const create = async (url: string, payload: object) => {
+        const response = await t.app.inject({
+          method: 'POST',
+          url,
+          payload,
+          headers: bearer(writer),
+        });
+        expect(response.statusCode).toBe(200);
+        return response.json() as { _id: string };
+      };
+      const acme = await create('/companies', {
+        name: 'Acme',
+        externalId: 'acme',
+        sourceId: 'crm-acme',
+      });
+      await create('/endusers', {
+        email: 'ada@acme.test',
+        externalId: 'u-1',
+        sourceId: 'crm-ada',
+        companyId: acme._id,
+      });
+      await ingest('dimensiondata', [
+        { dimensionId: 'seats', value: 10, externalId: 'acme', date: '2024-02-28' },
+        { dimensionId: 'seats', value: 7, externalId: 'globex', date: '2024-02-28' },
+      ]);
+      await ingest('analytics/bulk', [
+        { externalId: 'u-1', companyExternalId: 'acme', action: 'Login', date: '2024-01-01' },
+        { email: 'x@globex.test', cId: 'globex', action: 'Export', date: '2024-01-02' },
+      ]);
+    });
+
+    it('filters dimension data by srcid-<sourceId> of the company', async () => {
+      const values = async (cId: string) =>
+        (await get(`/dimensiondata?cId=${cId}`)).json().map((row: { value: number }) => row.value);
+
+      expect(await values('srcid-crm-acme')).toEqual([10]);
+      expect(await values('srcid-crm-globex')).toEqual([]);
+      expect(await values('srcid-crm-ada')).toEqual([]);
+    });
+
+    it('filters activities by srcid-<sourceId> of the company or the end user', async () => {
+      const actions = async (query: string) =>
+        (await get(`/useractivities?${query}`)).json().map((row: { action: string }) => row.action);
+
+      expect(await actions('companyId=srcid-crm-acme')).toEqual(['Login']);
+      expect(await actions('enduserId=srcid-crm-ada')).toEqual(['Login']);
+      expect(await actions('endUserId=srcid-crm-ada&action=Export')).toEqual([]);
+      expect(await actions('enduserId=srcid-crm-acme')).toEqual([]);
+      expect(await actions('companyId=srcid-nobody')).toEqual([]);
     });
   });
 
