@@ -55,6 +55,7 @@ export const INGESTION_PATHS: RegExp[] = [
   /^\/dimensiondata\/[^/?]+\/?(\?|$)/,
   /^\/[^/?]+\/dimensiondata\/?(\?|$)/,
   /^\/dock\/segment\/?(\?|$)/,
+  /^\/dock\/(metrics\/)?[^/?]+\/?(\?|$)/,
 ];
 
 /**
@@ -89,6 +90,10 @@ const PATHS = [
   '/dimensiondata/:tenantToken',
   // The legacy address, from when metrics were posted to the main host.
   `/:tenantToken(${UUID})/dimensiondata`,
+  // Addresses some integrations are said to use, though no client or document shows them;
+  // they take what their modern counterparts take.
+  `/dock/:tenantToken(${UUID})`,
+  `/dock/metrics/:tenantToken(${UUID})`,
 ] as const;
 
 const BUSY = 'Other large posts are being stored; retry in a second';
@@ -182,7 +187,7 @@ async function ingestionRoutes(app: FastifyInstance, options: IngestionRoutesOpt
     },
   });
   const route = { bodyLimit: INGESTION_LIMITS.maxBytes, onRequest: fromPath };
-  const [single, bulk, metric, legacyMetric] = PATHS;
+  const [single, bulk, metric, legacyMetric, dockActivity, dockMetric] = PATHS;
 
   typed.post(single, {
     ...route,
@@ -206,6 +211,18 @@ async function ingestionRoutes(app: FastifyInstance, options: IngestionRoutesOpt
     ...route,
     config: { auth: 'tenant-token', operation: 'analytics.metric.create' },
     schema: { ...schema('Legacy address of POST /dimensiondata/{tenantToken}'), hide: true },
+    handler: metrics,
+  });
+  typed.post(dockActivity, {
+    ...route,
+    config: { auth: 'tenant-token', operation: 'analytics.activity.bulk' },
+    schema: { ...schema('Alias of POST /analytics/bulk/{tenantToken}'), hide: true },
+    handler: activities,
+  });
+  typed.post(dockMetric, {
+    ...route,
+    config: { auth: 'tenant-token', operation: 'analytics.metric.create' },
+    schema: { ...schema('Alias of POST /dimensiondata/{tenantToken}'), hide: true },
     handler: metrics,
   });
   for (const path of [...PATHS, '/dock/segment']) {

@@ -79,8 +79,10 @@ describe('ANALYTICS_PORT', () => {
           },
         ),
         await post(server.url, `/analytics/${tenant}`, { email: 'c@example.com' }),
+        await post(analyticsUrl, `/dock/${tenant}`, [{ email: 'e@example.com' }]),
+        await post(analyticsUrl, `/dock/metrics/${tenant}`, []),
       ];
-      expect(ingested.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(ingested.map((response) => response.status)).toEqual(Array(8).fill(200));
       expect(await ingested[0]?.json()).toEqual({ processed: 1, stored: 1, errors: [] });
 
       const preflight = await fetch(`${analyticsUrl}/analytics/${tenant}`, { method: 'OPTIONS' });
@@ -111,7 +113,7 @@ describe('ANALYTICS_PORT', () => {
       ).toBe(200);
 
       const rows = await testDb.database.db.selectFrom('user_activities').select('email').execute();
-      expect(rows).toHaveLength(5);
+      expect(rows).toHaveLength(6);
     });
   });
 });

@@ -121,6 +121,23 @@ describe('analytics ingestion with the Tenant Token', () => {
     expect(await activities()).toHaveLength(2);
   });
 
+  it('takes activities and metrics at the unverified /dock aliases too', async () => {
+    const activity = await post(`/dock/${tenant}`, [{ email: 'a@example.com', action: 'x' }]);
+    expect(activity.json()).toEqual({ processed: 1, stored: 1, errors: [] });
+    const metric = await post(`/dock/metrics/${tenant}`, {
+      dimensionId: 'seats',
+      value: 2,
+      externalId: 'acme',
+    });
+    expect(metric.json()).toEqual({ processed: 1, stored: 1, errors: [] });
+    expect((await activities()).map((row) => row.action)).toEqual(['x']);
+    expect((await metrics()).map((row) => row.dimension_id)).toEqual(['seats']);
+
+    const unknown = await post('/dock/00000000-0000-4000-8000-000000000000', []);
+    expect(unknown.statusCode).toBe(404);
+    expect((await post('/dock/not-a-token', [])).json()).not.toHaveProperty('processed');
+  });
+
   it('stores custom metrics as an object or an array, at both addresses', async () => {
     const one = await post(`/dimensiondata/${tenant}`, {
       dimensionId: 'activeusershare',
