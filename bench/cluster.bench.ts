@@ -121,7 +121,7 @@ async function throughput(workers: number, seconds: number): Promise<CannonResul
       connections: 50,
       headers: { authorization: `Bearer ${token}` },
     };
-    await autocannon({ ...options, duration: 2 });
+    await autocannon({ ...options, duration: seconds < 5 ? 1 : 2 });
     return await autocannon({ ...options, duration: seconds });
   } finally {
     await server.stop();
@@ -162,7 +162,7 @@ async function revocationLatency(postgresUrl: string, rounds: number): Promise<n
 }
 
 export async function benchCluster(options: BenchOptions): Promise<Figure[]> {
-  const seconds = options.quick ? 5 : 15;
+  const seconds = options.quick ? 3 : 15;
   const one = await throughput(1, seconds);
   const two = await throughput(2, seconds);
   const figures: Figure[] = [
