@@ -288,13 +288,10 @@ function* itemCompany(
 }
 
 function keysOf(row: RecordRow, item: Record<string, unknown>): UpsertKeys {
-  return {
-    _id: row.id,
-    ...(item.externalId !== undefined && row.externalId !== null
-      ? { externalId: row.externalId }
-      : {}),
-    ...(item.sourceId !== undefined && row.sourceId !== null ? { sourceId: row.sourceId } : {}),
-  };
+  const keys: UpsertKeys = { _id: row.id };
+  if (item.externalId !== undefined && row.externalId !== null) keys.externalId = row.externalId;
+  if (item.sourceId !== undefined && row.sourceId !== null) keys.sourceId = row.sourceId;
+  return keys;
 }
 
 function statusOf(report: UpsertReport): UpsertResult['status'] {

@@ -292,7 +292,7 @@ function postgresStore(db: Queryable): AsyncRecordStore {
         const batch = events.slice(start, start + AUDIT_BATCH);
         let placeholder = 0;
         const text = auditSql(batch.length).replace(/\?/g, () => `$${++placeholder}`);
-        await db.query(text, batch.flatMap(auditValues));
+        await db.query(text, auditValues(batch));
       }
     },
   };

@@ -38,41 +38,32 @@ export function auditSql(rows: number): string {
     values ${values.join(', ')}`;
 }
 
-export const AUDIT_SQL = auditSql(1);
-
 export const UPDATE_DOC_SQL = `update records
   set doc = @doc, updated_at = @updatedAt, version = @version
   where workspace_id = @workspaceId and model = @model and id = @id`;
 
-export function auditRow(event: RecordAuditEvent) {
-  return {
-    id: newObjectId(),
-    workspace_id: event.workspaceId,
-    at: event.at,
-    actor_type: event.actor.type,
-    actor_id: event.actor.id,
-    actor_name: event.actor.name,
-    action: event.action,
-    target_type: event.targetType,
-    target_id: event.targetId,
-    changes: JSON.stringify(event.changes ?? {}),
-  };
+/** Appends an event's audit row to a multi-row insert's parameters, in `auditSql` order. */
+export function pushAuditValues(values: unknown[], event: RecordAuditEvent): void {
+  const { actor } = event;
+  values.push(
+    newObjectId(),
+    event.workspaceId,
+    event.at,
+    actor.type,
+    actor.id,
+    actor.name,
+    event.action,
+    event.targetType,
+    event.targetId,
+    JSON.stringify(event.changes ?? {}),
+  );
 }
 
-export function auditValues(event: RecordAuditEvent): unknown[] {
-  const row = auditRow(event);
-  return [
-    row.id,
-    row.workspace_id,
-    row.at,
-    row.actor_type,
-    row.actor_id,
-    row.actor_name,
-    row.action,
-    row.target_type,
-    row.target_id,
-    row.changes,
-  ];
+/** The parameters of `auditSql(events.length)`. */
+export function auditValues(events: readonly RecordAuditEvent[]): unknown[] {
+  const values: unknown[] = [];
+  for (const event of events) pushAuditValues(values, event);
+  return values;
 }
 
 export function toDefinitions(docs: readonly string[]): StoredCustomField[] {

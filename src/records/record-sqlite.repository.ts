@@ -13,9 +13,8 @@ import {
 import {
   asDuplicateKey,
   AUDIT_BATCH,
-  AUDIT_SQL,
   auditSql,
-  auditValues,
+  pushAuditValues,
   INSERT_SQL,
   listDocs,
   pageRows,
@@ -142,8 +141,18 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
   const addDomain = sqlite.prepare<[string, string, string]>(
     'insert or ignore into record_domains (workspace_id, domain, company_id) values (?, ?, ?)',
   );
-  const audit = sqlite.prepare<unknown[]>(AUDIT_SQL);
-  const auditBatch = sqlite.prepare<unknown[]>(auditSql(AUDIT_BATCH));
+  // One statement per number of rows, prepared when first needed: a write's last rows
+  // go in together too.
+  const auditStatements = new Map<number, BetterSqlite3.Statement<unknown[]>>();
+  const auditInsert = (rows: number) => {
+    let statement = auditStatements.get(rows);
+    if (statement === undefined) {
+      statement = sqlite.prepare<unknown[]>(auditSql(rows));
+      auditStatements.set(rows, statement);
+    }
+    return statement;
+  };
+  const auditBatch = auditInsert(AUDIT_BATCH);
 
   return {
     find(workspaceId, model, key) {
@@ -199,11 +208,17 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
       for (const domain of uniqueDomains(domains)) addDomain.run(workspaceId, domain, companyId);
     },
     audit(events) {
-      let start = 0;
-      for (; start + AUDIT_BATCH <= events.length; start += AUDIT_BATCH) {
-        auditBatch.run(events.slice(start, start + AUDIT_BATCH).flatMap(auditValues));
+      const values: unknown[] = [];
+      let rows = 0;
+      for (const event of events) {
+        pushAuditValues(values, event);
+        rows += 1;
+        if (rows < AUDIT_BATCH) continue;
+        auditBatch.run(values);
+        values.length = 0;
+        rows = 0;
       }
-      for (const event of events.slice(start)) audit.run(auditValues(event));
+      if (rows > 0) auditInsert(rows).run(values);
     },
   };
 }

@@ -382,20 +382,30 @@ function stringList(value: JsonValue | undefined): string[] {
  */
 function changedFields(before: Readonly<JsonObject>, after: Readonly<JsonObject>): string[] {
   const changed: string[] = [];
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  for (const key of keys) {
-    if (SYSTEM.has(key)) continue;
-    const was = before[key];
-    const now = after[key];
-    if (key === 'custom' && isObject(was) && isObject(now)) {
-      for (const name of new Set([...Object.keys(was), ...Object.keys(now)])) {
-        if (!sameJson(was[name], now[name])) changed.push(`custom.${name}`);
-      }
-      continue;
-    }
-    if (!sameJson(was, now)) changed.push(key);
+  for (const key of Object.keys(before)) addChange(changed, key, before[key], after[key]);
+  for (const key of Object.keys(after)) {
+    if (!Object.hasOwn(before, key)) addChange(changed, key, undefined, after[key]);
   }
   return changed;
+}
+
+function addChange(
+  changed: string[],
+  key: string,
+  was: JsonValue | undefined,
+  now: JsonValue | undefined,
+): void {
+  if (SYSTEM.has(key)) return;
+  if (key === 'custom' && isObject(was) && isObject(now)) {
+    for (const name of Object.keys(was)) {
+      if (!sameJson(was[name], now[name])) changed.push(`custom.${name}`);
+    }
+    for (const name of Object.keys(now)) {
+      if (!Object.hasOwn(was, name) && now[name] !== undefined) changed.push(`custom.${name}`);
+    }
+    return;
+  }
+  if (!sameJson(was, now)) changed.push(key);
 }
 
 function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
