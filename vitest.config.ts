@@ -13,6 +13,15 @@ const DIALECT_FREE = [
   'test/e2e/**',
 ];
 
+// Suites that drive real server processes under load and measure time, or kill them:
+// they run after everything else, one file at a time per database, so the rest of the
+// suite's load cannot starve them into false failures.
+const PROCESS_SUITES = [
+  'test/reliability/**',
+  'test/server/**',
+  'test/request-log/server-process.test.ts',
+];
+
 // The browser suite drives Debian's Chromium. CI installs it and always runs the suite; on a
 // machine without it, the suite is left out with a notice rather than failing everything.
 const withBrowser = existsSync('/usr/bin/chromium') || process.env.CI === 'true';
@@ -34,8 +43,18 @@ export default defineConfig({
         test: {
           name: 'sqlite',
           include: ['test/**/*.test.ts'],
-          exclude: withBrowser ? [] : ['test/e2e/**'],
+          exclude: [...PROCESS_SUITES, ...(withBrowser ? [] : ['test/e2e/**'])],
           env: { TEST_DATABASE_URL: '' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'sqlite-processes',
+          include: PROCESS_SUITES,
+          env: { TEST_DATABASE_URL: '' },
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
       ...(postgresUrl === ''
@@ -46,8 +65,18 @@ export default defineConfig({
               test: {
                 name: 'postgres',
                 include: ['test/**/*.test.ts'],
-                exclude: DIALECT_FREE,
+                exclude: [...DIALECT_FREE, ...PROCESS_SUITES],
                 env: { TEST_DATABASE_URL: postgresUrl },
+              },
+            },
+            {
+              extends: true as const,
+              test: {
+                name: 'postgres-processes',
+                include: PROCESS_SUITES,
+                env: { TEST_DATABASE_URL: postgresUrl },
+                maxWorkers: 1,
+                sequence: { groupOrder: 2 },
               },
             },
           ]),
