@@ -27,8 +27,8 @@ export const UPDATE_SQL = `update records set external_id = @externalId, source_
   version = @version
   where workspace_id = @workspaceId and model = @model and id = @id`;
 
-/** Audit rows go in by this many per statement. */
-export const AUDIT_BATCH = 50;
+/** Audit rows go in by this many per statement: 5,000 parameters, within both limits. */
+export const AUDIT_BATCH = 500;
 
 export function auditSql(rows: number): string {
   const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');

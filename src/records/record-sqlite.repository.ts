@@ -141,8 +141,9 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
   const addDomain = sqlite.prepare<[string, string, string]>(
     'insert or ignore into record_domains (workspace_id, domain, company_id) values (?, ?, ?)',
   );
-  // One statement per number of rows, prepared when first needed: a write's last rows
-  // go in together too.
+  // A statement per number of rows, prepared when first needed. Rows go in by
+  // AUDIT_BATCH, and a write's last ones by powers of two, so that a handful of
+  // statements serve every write.
   const auditStatements = new Map<number, BetterSqlite3.Statement<unknown[]>>();
   const auditInsert = (rows: number) => {
     let statement = auditStatements.get(rows);
@@ -152,7 +153,8 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     }
     return statement;
   };
-  const auditBatch = auditInsert(AUDIT_BATCH);
+  const auditRows = (remaining: number) =>
+    remaining >= AUDIT_BATCH ? AUDIT_BATCH : 2 ** Math.floor(Math.log2(remaining));
 
   return {
     find(workspaceId, model, key) {
@@ -209,16 +211,13 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     },
     audit(events) {
       const values: unknown[] = [];
-      let rows = 0;
-      for (const event of events) {
-        pushAuditValues(values, event);
-        rows += 1;
-        if (rows < AUDIT_BATCH) continue;
-        auditBatch.run(values);
+      for (let start = 0; start < events.length;) {
+        const rows = auditRows(events.length - start);
         values.length = 0;
-        rows = 0;
+        for (const event of events.slice(start, start + rows)) pushAuditValues(values, event);
+        auditInsert(rows).run(values);
+        start += rows;
       }
-      if (rows > 0) auditInsert(rows).run(values);
     },
   };
 }

@@ -270,6 +270,28 @@ describe('PUT /{model} with an array', () => {
     const report = response.json();
     expect([report.created, report.updated]).toEqual([2500, 2500]);
   });
+
+  it('audits every item of a batch that fills no whole audit statement', async () => {
+    const n = next();
+    // 507 rows go in by 500, 4, 2 and 1: each must keep its own event.
+    const items = Array.from({ length: 507 }, (_, i) => ({
+      name: `A${i}`,
+      externalId: `a-${n}-${i}`,
+    }));
+    const report = (await f.api('PUT', '/companies', items)).json();
+    expect(report.created).toBe(507);
+
+    for (const index of [0, 499, 500, 503, 505, 506]) {
+      const id = report.upsertedIds[index];
+      const history = (await f.api('GET', `/companies/${id}/history`)).json();
+      expect(history).toHaveLength(1);
+      expect(history[0]).toMatchObject({
+        action: 'create',
+        actor: { type: 'app', id: f.appId },
+        fields: expect.arrayContaining(['name', 'externalId']),
+      });
+    }
+  });
 });
 
 describe.each(
