@@ -36,7 +36,7 @@ import type {
  * once and reused, and writes run synchronously inside one better-sqlite3 transaction.
  */
 export class SqliteRecordStorage implements RecordStorage {
-  private readonly store: RecordStoreOps;
+  private readonly store: SqliteStore;
   private readonly byId: BetterSqlite3.Statement<[string, string, string], string>;
 
   constructor(
@@ -82,7 +82,15 @@ export class SqliteRecordStorage implements RecordStorage {
     // statements, from being open while this one runs; the work itself never awaits.
     return this.db.connection().execute(async () => {
       if (this.sqlite.inTransaction) throw new Error('a SQLite transaction is already open');
-      return this.sqlite.transaction(() => runSync(work(), this.store)).immediate();
+      return this.sqlite
+        .transaction(() => {
+          try {
+            return runSync(work(), this.store);
+          } finally {
+            this.store.forgetRowids();
+          }
+        })
+        .immediate();
     });
   }
 
@@ -96,7 +104,12 @@ export class SqliteRecordStorage implements RecordStorage {
   }
 }
 
-function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
+/** The storage calls of writes, and the rowids of the rows they read in the open write. */
+interface SqliteStore extends RecordStoreOps {
+  forgetRowids(): void;
+}
+
+function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
   const prepareRows = (where: string) =>
     sqlite.prepare<unknown[], RecordRow>(
       `select ${ROW_COLUMNS} from records where workspace_id = ? and model = ? and ${where}`,
@@ -108,8 +121,13 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     `external_id = ? and coalesce(company_id, '') = ? limit 2`,
   );
   const byEmail = prepareRows('email = ? limit 2');
-  // One JSON array parameter, whatever the number of values.
-  const inList = (column: string) => prepareRows(`${column} in (select value from json_each(?))`);
+  // One JSON array parameter, whatever the number of values. The rowid comes along, so
+  // that the document updates of a bulk upsert find their row without the key index.
+  const inList = (column: string) =>
+    sqlite.prepare<unknown[], RecordRow & { rowid?: number }>(
+      `select ${ROW_COLUMNS}, rowid from records where workspace_id = ? and model = ?
+       and ${column} in (select value from json_each(?))`,
+    );
   const many = {
     id: inList('id'),
     sourceId: inList('source_id'),
@@ -132,6 +150,11 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
   const insert = sqlite.prepare<[RecordRow]>(INSERT_SQL);
   const update = sqlite.prepare<[RecordRow]>(UPDATE_SQL);
   const updateDoc = sqlite.prepare<[RecordRow]>(UPDATE_DOC_SQL);
+  const updateDocAt = sqlite.prepare<[RecordRow & { rowid: number }]>(
+    `${UPDATE_DOC_SQL} and rowid = @rowid`,
+  );
+  // Rowids read by findMany in the open write, by model and id.
+  const rowids = new Map<string, number>();
   const remove = sqlite.prepare<[string, string, string]>(
     'delete from records where workspace_id = ? and model = ? and id = ?',
   );
@@ -171,8 +194,14 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
             : byExternalInCompany.all(workspaceId, model, key.value, key.companyId ?? '');
       }
     },
-    findMany: (workspaceId, model, kind, values) =>
-      many[kind].all(workspaceId, model, JSON.stringify(values)),
+    findMany(workspaceId, model, kind, values) {
+      const rows = many[kind].all(workspaceId, model, JSON.stringify(values));
+      for (const row of rows) {
+        if (row.rowid !== undefined) rowids.set(`${row.model}/${row.id}`, row.rowid);
+        delete row.rowid;
+      }
+      return rows;
+    },
     findByEmail: (workspaceId, model, email) => byEmail.all(workspaceId, model, email),
     findChildren: (workspaceId, companyId) => children.all(workspaceId, companyId),
     companyByDomain: (workspaceId, domain) => domainCompany.get(workspaceId, domain),
@@ -197,6 +226,9 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
       }
     },
     updateDoc(row) {
+      const rowid = rowids.get(`${row.model}/${row.id}`);
+      // The rowid is a hint: when it no longer names the record, nothing is updated.
+      if (rowid !== undefined && updateDocAt.run({ ...row, rowid }).changes === 1) return;
       updateDoc.run(row);
     },
     remove(workspaceId, model, id) {
@@ -208,6 +240,9 @@ function sqliteStore(sqlite: BetterSqlite3.Database): RecordStoreOps {
     },
     addDomains(workspaceId, companyId, domains) {
       for (const domain of uniqueDomains(domains)) addDomain.run(workspaceId, domain, companyId);
+    },
+    forgetRowids() {
+      rowids.clear();
     },
     audit(events) {
       const values: unknown[] = [];
