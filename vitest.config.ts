@@ -17,8 +17,8 @@ const DIALECT_FREE = [
 // they run after everything else, one file at a time per database, so the rest of the
 // suite's load cannot starve them into false failures.
 const PROCESS_SUITES = [
-  'test/reliability/**',
-  'test/server/**',
+  'test/reliability/**/*.test.ts',
+  'test/server/**/*.test.ts',
   'test/request-log/server-process.test.ts',
 ];
 
