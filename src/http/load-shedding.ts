@@ -1,6 +1,7 @@
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { tenantTokenFromHeader } from '../analytics/tenant-token.js';
 import { AppError } from '../shared/errors.js';
 
 export interface LoadSheddingOptions {
@@ -41,10 +42,9 @@ export const loadSheddingPlugin = fp<LoadSheddingOptions>(
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));
 
-    const workspaceOf = (request: FastifyRequest) => request.principal?.workspaceId ?? '';
     // Counted before the pressure check: a shed request is still demand.
     app.addHook('onRequest', async (request) => {
-      demand.count(workspaceOf(request));
+      demand.count(demandKey(request));
     });
 
     await app.register(underPressure, {
@@ -59,7 +59,7 @@ export const loadSheddingPlugin = fp<LoadSheddingOptions>(
         if (value === Number.POSITIVE_INFINITY) return;
         const operation = request.routeOptions.config.operation ?? '';
         if (NEVER_SHED.has(operation)) return;
-        if (!demand.isHeavy(workspaceOf(request), quiet)) return;
+        if (!demand.isHeavy(demandKey(request), quiet)) return;
         reply.header('retry-after', RETRY_AFTER_SECONDS);
         throw new AppError('overloaded');
       },
@@ -67,6 +67,23 @@ export const loadSheddingPlugin = fp<LoadSheddingOptions>(
   },
   { name: 'load-shedding', dependencies: ['authentication'] },
 );
+
+/**
+ * Whose load a request is: its principal's workspace, or for ingestion with a Tenant Token,
+ * whose workspace the handler looks up, that token, so that one tenant's stream of batches
+ * is not shed together with every other tenant's.
+ */
+function demandKey(request: FastifyRequest): string {
+  const workspaceId = request.principal?.workspaceId;
+  if (workspaceId !== undefined) return workspaceId;
+  if (request.routeOptions.config.auth !== 'tenant-token') return '';
+  const params = request.params as { tenantToken?: unknown } | undefined;
+  const tenantToken =
+    typeof params?.tenantToken === 'string'
+      ? params.tenantToken
+      : tenantTokenFromHeader(request.headers.authorization);
+  return tenantToken === undefined ? '' : `tenant:${tenantToken}`;
+}
 
 /**
  * Requests per workspace over the last two sampling windows. Totals are kept as requests

@@ -74,6 +74,35 @@ describe('shedding load while the event loop is saturated', () => {
     expect(probes.map((probe) => probe.statusCode)).toEqual([200, 200, 200]);
   });
 
+  it('tells Tenant Token ingestion apart by tenant, shedding only the busy one', async () => {
+    t = await createTestApp({
+      overload: {
+        maxEventLoopDelayMs: 20,
+        maxEventLoopUtilizationPercent: 0,
+        sampleIntervalMs: 1_000,
+        quietPerSecond: 5,
+      },
+    });
+    const app = t;
+    const other = await app.seedWorkspace('Quiet', 'admin@quiet.test');
+    const post = (tenantToken: string) =>
+      app.app.inject({
+        method: 'POST',
+        url: `/analytics/${tenantToken}`,
+        payload: { email: 'ann@acme.test', action: 'Logged in' },
+      });
+    expect((await post(app.seed.workspace.tenantToken)).statusCode).toBe(200);
+
+    await saturate(app);
+    const busy = [];
+    for (let i = 0; i < 20; i += 1) busy.push(await post(app.seed.workspace.tenantToken));
+    const quietAnswer = await post(other.workspace.tenantToken);
+    expect(saturated(app), 'still saturated while asking').toBe(true);
+
+    expect(busy.slice(-5).map((answer) => answer.statusCode)).toEqual(Array(5).fill(503));
+    expect(quietAnswer.statusCode).toBe(200);
+  });
+
   it('sheds nothing when both measures are turned off', async () => {
     t = await createTestApp({
       overload: {
