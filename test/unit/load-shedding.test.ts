@@ -23,6 +23,18 @@ async function saturate(t: TestApp): Promise<void> {
   }
 }
 
+/** Shedding past 20 ms of delay, measured once a second so a saturated reading holds. */
+function sheddingApp(): Promise<TestApp> {
+  return createTestApp({
+    overload: {
+      maxEventLoopDelayMs: 20,
+      maxEventLoopUtilizationPercent: 0,
+      sampleIntervalMs: 1_000,
+      quietPerSecond: 5,
+    },
+  });
+}
+
 describe('shedding load while the event loop is saturated', () => {
   let t: TestApp | undefined;
   afterEach(async () => {
@@ -31,15 +43,7 @@ describe('shedding load while the event loop is saturated', () => {
   });
 
   it('refuses the busy workspace with 503 and Retry-After, and serves the quiet one and the probes', async () => {
-    // Measured once a second, so the saturated reading holds while the requests go in.
-    t = await createTestApp({
-      overload: {
-        maxEventLoopDelayMs: 20,
-        maxEventLoopUtilizationPercent: 0,
-        sampleIntervalMs: 1_000,
-        quietPerSecond: 5,
-      },
-    });
+    t = await sheddingApp();
     const app = t;
     const busy = await app.login();
     await app.seedWorkspace('Quiet', 'admin@quiet.test');
@@ -75,14 +79,7 @@ describe('shedding load while the event loop is saturated', () => {
   });
 
   it('tells Tenant Token ingestion apart by tenant, shedding only the busy one', async () => {
-    t = await createTestApp({
-      overload: {
-        maxEventLoopDelayMs: 20,
-        maxEventLoopUtilizationPercent: 0,
-        sampleIntervalMs: 1_000,
-        quietPerSecond: 5,
-      },
-    });
+    t = await sheddingApp();
     const app = t;
     const other = await app.seedWorkspace('Quiet', 'admin@quiet.test');
     const post = (tenantToken: string) =>
