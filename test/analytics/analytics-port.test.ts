@@ -3,7 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { listWorkspaces } from '../../src/workspaces/workspace.repository.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import {
+  createTestDatabase,
+  withoutSchemaChanges,
+  type TestDatabase,
+} from '../helpers/test-database.js';
 
 /** Sends the start of a large body over a raw socket, then hangs up. */
 async function abandonUpload(base: string, path: string): Promise<void> {
@@ -46,7 +50,7 @@ describe('ANALYTICS_PORT', () => {
         analyticsPort: 0,
         database: testDb.target,
       };
-      server = await startServer(config);
+      server = await withoutSchemaChanges(() => startServer(config));
       const analyticsUrl = server.analyticsUrl ?? '';
       expect(analyticsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(analyticsUrl).not.toBe(server.url);

@@ -64,6 +64,15 @@ export async function createTestDatabase(
 
 const SCHEMA_LOCK = 724_201;
 
+/**
+ * Runs `work` while no suite creates or drops a schema: for code under test that migrates
+ * on its own, such as `startServer`, since migrating inspects every schema's tables.
+ */
+export async function withoutSchemaChanges<T>(work: () => Promise<T>): Promise<T> {
+  if (postgresUrl === undefined) return work();
+  return withSchemaLock(postgresUrl, () => work());
+}
+
 async function withSchemaLock<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
