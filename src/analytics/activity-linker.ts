@@ -32,6 +32,16 @@ export const TRACKING_ACTOR: Actor = { type: 'system', id: 'analytics', name: 'U
 // users by their externalId alone.
 const TRACKED_END_USER: ModelDefinition = { ...getModel('EndUser'), required: [] };
 
+/** The write context of end users that tracking creates or renames, as its own actor. */
+function trackingContext(workspaceId: string) {
+  return loadContext({
+    workspaceId,
+    actor: TRACKING_ACTOR,
+    model: TRACKED_END_USER,
+    rules: undefined,
+  });
+}
+
 // With neither, an activity has no one to link to and no company to create anyone in.
 const LINKED_MODELS = ['EndUser', 'Company'];
 
@@ -106,12 +116,7 @@ export class ActivityLinker {
     if (wanted.size === 0) return;
 
     await this.storage.write(function* () {
-      const ctx = yield* loadContext({
-        workspaceId,
-        actor: TRACKING_ACTOR,
-        model: TRACKED_END_USER,
-        rules: undefined,
-      });
+      const ctx = yield* trackingContext(workspaceId);
       for (const [id, traits] of wanted) {
         try {
           const existing = yield* findByKey(ctx, { kind: 'id', value: id });
@@ -158,12 +163,7 @@ export class ActivityLinker {
     if (wanted.length === 0) return new Map();
 
     return this.storage.write(function* () {
-      const ctx = yield* loadContext({
-        workspaceId,
-        actor: TRACKING_ACTOR,
-        model: TRACKED_END_USER,
-        rules: undefined,
-      });
+      const ctx = yield* trackingContext(workspaceId);
       const created = new Map<string, LinkedRecord>();
       for (const { person, company } of wanted) {
         try {
