@@ -6,6 +6,7 @@ import * as records from './migrations/0003-records.js';
 import * as requestLogs from './migrations/0004-request-logs.js';
 import * as analytics from './migrations/0005-analytics.js';
 import * as ticketsAsConversations from './migrations/0006-tickets-as-conversations.js';
+import * as auditIndexes from './migrations/0007-audit-indexes.js';
 
 /**
  * Every migration. Names sort by their numeric prefix and are never renamed; a fresh
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0004-request-logs': requestLogs,
   '0005-analytics': analytics,
   '0006-tickets-as-conversations': ticketsAsConversations,
+  '0007-audit-indexes': auditIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

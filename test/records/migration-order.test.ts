@@ -94,6 +94,7 @@ describe('migrations', () => {
     expect(await migrateToLatest(database)).toEqual([
       '0003-records',
       '0006-tickets-as-conversations',
+      '0007-audit-indexes',
     ]);
     expect(await migrateToLatest(database)).toEqual([]);
 
@@ -119,7 +120,10 @@ describe('migrations', () => {
     const created = { workspaceId, actor, action: 'record.create', targetId: ticket.id };
     await recordAudit(database.db, { ...created, targetType: 'record.Ticket' });
 
-    expect(await migrateToLatest(database)).toEqual(['0006-tickets-as-conversations']);
+    expect(await migrateToLatest(database)).toEqual([
+      '0006-tickets-as-conversations',
+      '0007-audit-indexes',
+    ]);
 
     const moved = await storage.docById(workspaceId, 'Conversation', ticket.id);
     expect(JSON.parse(moved ?? '{}')).toEqual({
