@@ -11,6 +11,7 @@ import {
   parseBatch,
   readJsonBody,
   type ReadLimits,
+  type ScannedBody,
 } from '../../src/analytics/json-stream.js';
 
 const LIMITS: ReadLimits = {
@@ -188,6 +189,46 @@ describe('readJsonBody', () => {
     first.release();
     expect(budget.held).toBe(0);
     await expect(readText('[1', LIMITS)).rejects.toBeInstanceOf(JsonSyntaxError);
+  });
+
+  it('reads a body within one item size whole, as the scanner would', async () => {
+    const whole = { ...LIMITS, maxItemBytes: 1024 * 1024, batchBytes: 1024 * 1024 };
+    const texts = fc.oneof(
+      fc.array(fc.jsonValue(), { maxLength: 8 }).map((values) => JSON.stringify(values)),
+      fc.jsonValue().map((value) => ` ${JSON.stringify(value)} `),
+    );
+    await fc.assert(
+      fc.asyncProperty(texts, async (text) => {
+        const [parsed, scanned] = await Promise.all([readText(text, whole), readText(text)]);
+        const shown = (body: ScannedBody) => ({
+          shape: body.shape,
+          items: body.items,
+          values: body.batches.flatMap((batch) => parseBatch(body.body, batch)),
+        });
+        expect(parsed.batches.every((batch) => batch.parsed !== undefined)).toBe(true);
+        if (Buffer.byteLength(text) > LIMITS.maxItemBytes) {
+          expect(scanned.batches.some((batch) => batch.parsed !== undefined)).toBe(false);
+        }
+        expect(shown(parsed)).toEqual(shown(scanned));
+      }),
+    );
+  });
+
+  it('refuses a small body with the scanner message, nesting limit and byte order mark included', async () => {
+    for (const text of ['[1, 2, oops]', '', '  ', '[{"a": 1} {}]', '[1,]']) {
+      const message = scan(text);
+      await expect(readText(text), text).rejects.toThrow(JsonSyntaxError);
+      await expect(readText(text), text).rejects.toThrow(message as string);
+    }
+    const whole = { ...LIMITS, maxItemBytes: 1024 * 1024, batchBytes: 1024 * 1024 };
+    const deep = `${'['.repeat(MAX_NESTING + 1)}${']'.repeat(MAX_NESTING + 1)}`;
+    await expect(readText(deep, whole)).rejects.toThrow(`deeper than ${MAX_NESTING} levels`);
+    const allowed = `${'['.repeat(MAX_NESTING)}${']'.repeat(MAX_NESTING)}`;
+    expect((await readText(allowed, whole)).items).toBe(1);
+
+    const marked = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[{"a":1}]')]);
+    const body = await readJsonBody(Readable.from([marked]), LIMITS);
+    expect(body.batches.flatMap((batch) => parseBatch(body.body, batch))).toEqual([{ a: 1 }]);
   });
 
   it('keeps multi-byte characters whole across chunk boundaries', async () => {
