@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ActivityLinker, Person } from './activity-linker.js';
-import { normalizeActivity, type NormalizedActivity } from './activity-payload.js';
+import { readActivityOrRefusal, type NormalizedActivity } from './activity-payload.js';
 import type { ActivityRow, AnalyticsWriter, MetricRow } from './analytics.repository.js';
 import { normalizeMetric, type NormalizedMetric } from './dimension-payload.js';
 import type { MetricLinker } from './metric-linker.js';
@@ -40,15 +40,15 @@ export interface IngestionReport {
   omittedErrors?: number;
 }
 
-type Converted<Row> =
-  { ok: true; row: Row | undefined; person?: Person } | { ok: false; error: string };
-
 /** The rows of one batch, and who each is about (persons without a row: identify calls). */
 interface Batch<Row> {
   rows: Row[];
   people: Person[];
   identified: Person[];
 }
+
+/** Adds one item to the batch, or returns the message refusing it. */
+type Convert<Row> = (raw: unknown, batch: Batch<Row>) => string | undefined;
 
 /**
  * Stores posted activities and metrics, batch by batch: each batch is parsed, normalised,
@@ -72,10 +72,12 @@ export class IngestionService {
   ingestActivities(workspaceId: string, body: ScannedBody, receivedAt: Date) {
     return this.ingest(
       body,
-      (raw) => {
-        const result = normalizeActivity(raw, receivedAt);
-        if (!result.ok) return result;
-        return { ok: true, row: toActivityRow(result.activity), person: result.activity };
+      (raw, batch: Batch<ActivityRow>) => {
+        const activity = readActivityOrRefusal(raw, receivedAt);
+        if (typeof activity === 'string') return activity;
+        batch.rows.push(toActivityRow(activity));
+        batch.people.push(activity);
+        return undefined;
       },
       (batch) => this.writeActivities(workspaceId, receivedAt, batch),
     );
@@ -84,9 +86,11 @@ export class IngestionService {
   ingestMetrics(workspaceId: string, body: ScannedBody, receivedAt: Date) {
     return this.ingest(
       body,
-      (raw) => {
+      (raw, batch: Batch<MetricRow>) => {
         const result = normalizeMetric(raw, receivedAt);
-        return result.ok ? { ok: true, row: toMetricRow(result.metric) } : result;
+        if (!result.ok) return result.error;
+        batch.rows.push(toMetricRow(result.metric));
+        return undefined;
       },
       async ({ rows }) => {
         await this.metricLinker?.link(workspaceId, rows);
@@ -102,11 +106,16 @@ export class IngestionService {
   ingestSegment(workspaceId: string, body: ScannedBody, receivedAt: Date) {
     return this.ingest(
       body,
-      (raw) => {
+      (raw, batch: Batch<ActivityRow>) => {
         const result = mapSegmentEvent(raw, receivedAt);
-        if (!result.ok) return result;
-        if (result.kind === 'identify') return { ok: true, row: undefined, person: result.endUser };
-        return { ok: true, row: toActivityRow(result.activity), person: result.activity };
+        if (!result.ok) return result.error;
+        if (result.kind === 'identify') {
+          batch.identified.push(result.endUser);
+        } else {
+          batch.rows.push(toActivityRow(result.activity));
+          batch.people.push(result.activity);
+        }
+        return undefined;
       },
       (batch) => this.writeActivities(workspaceId, receivedAt, batch),
       segmentBatch,
@@ -126,7 +135,7 @@ export class IngestionService {
 
   private async ingest<Row>(
     body: ScannedBody,
-    convert: (raw: unknown) => Converted<Row>,
+    convert: Convert<Row>,
     write: (batch: Batch<Row>) => Promise<void>,
     unwrap: (items: unknown[], body: ScannedBody) => unknown[] = (items) => items,
   ): Promise<IngestionReport> {
@@ -135,22 +144,17 @@ export class IngestionService {
     for (const [index, batch] of body.batches.entries()) {
       if (index > 0) await nextTurn();
       if (batch.oversize) {
+        report.processed += 1;
         report.fail(null, `item must be at most ${INGESTION_LIMITS.maxItemBytes} bytes as JSON`);
         continue;
       }
 
       const converted: Batch<Row> = { rows: [], people: [], identified: [] };
-      for (const raw of unwrap(parseBatch(body.body, batch), body)) {
-        const result = convert(raw);
-        if (!result.ok) {
-          report.fail(raw, result.error);
-        } else if (result.row === undefined) {
-          report.skip();
-          if (result.person !== undefined) converted.identified.push(result.person);
-        } else {
-          converted.rows.push(result.row);
-          if (result.person !== undefined) converted.people.push(result.person);
-        }
+      const items = unwrap(parseBatch(body.body, batch), body);
+      report.processed += items.length;
+      for (const raw of items) {
+        const refusal = convert(raw, converted);
+        if (refusal !== undefined) report.fail(raw, refusal);
       }
       if (converted.rows.length > 0 || converted.identified.length > 0) await write(converted);
       report.stored += converted.rows.length;
@@ -161,24 +165,20 @@ export class IngestionService {
 }
 
 class ReportBuilder {
+  /** Every item read, failed ones included. */
   processed = 0;
   stored = 0;
   private readonly errors: ItemError[] = [];
   private omitted = 0;
 
   fail(item: unknown, error: string): void {
-    this.processed += 1;
     if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push({ item, error });
     else this.omitted += 1;
   }
 
-  skip(): void {
-    this.processed += 1;
-  }
-
   build(): IngestionReport {
-    const processed = this.processed + this.stored;
-    const report: IngestionReport = { processed, stored: this.stored, errors: this.errors };
+    const { processed, stored, errors } = this;
+    const report: IngestionReport = { processed, stored, errors };
     if (this.omitted > 0) report.omittedErrors = this.omitted;
     return report;
   }

@@ -28,10 +28,13 @@ export function settle<T>(read: () => T): { ok: true; value: T } | PayloadFailur
   try {
     return { ok: true, value: read() };
   } catch (cause) {
-    const error = cause instanceof PayloadFieldError ? cause.message : 'item could not be read';
-
-    return { ok: false, error };
+    return { ok: false, error: refusalOf(cause) };
   }
+}
+
+/** What a reader's failure tells the client. */
+export function refusalOf(cause: unknown): string {
+  return cause instanceof PayloadFieldError ? cause.message : 'item could not be read';
 }
 
 export function asRecord(value: unknown, label: string): Record<string, unknown> {
