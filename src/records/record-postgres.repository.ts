@@ -203,6 +203,13 @@ function postgresStore(db: Queryable): AsyncRecordStore {
         `select ${ROW_COLUMNS} from records where workspace_id = $1 and company_id = $2`,
         [workspaceId, companyId],
       ),
+    // jsonb_exists, the `?` operator, finds a string among the elements of an array.
+    findListing: (workspaceId, model, field, value) =>
+      named<RecordRow>(
+        'records_listing',
+        `${PG_ROWS} jsonb_exists(doc::jsonb -> $3::text, $4::text)`,
+        [workspaceId, model, field, value],
+      ),
     async companyByDomain(workspaceId, domain) {
       const [row] = await named<{ company_id: string }>(
         'record_domain_company',

@@ -136,6 +136,10 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
   const children = sqlite.prepare<[string, string], RecordRow>(
     `select ${ROW_COLUMNS} from records where workspace_id = ? and company_id = ?`,
   );
+  const listing = sqlite.prepare<[string, string, string, string], RecordRow>(
+    `select ${ROW_COLUMNS} from records where workspace_id = ? and model = ?
+     and exists (select 1 from json_each(records.doc, ?) where json_each.value = ?)`,
+  );
   const domainCompany = sqlite
     .prepare<[string, string], string>(
       `select company_id from record_domains where workspace_id = ? and domain = ?
@@ -204,6 +208,8 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
     },
     findByEmail: (workspaceId, model, email) => byEmail.all(workspaceId, model, email),
     findChildren: (workspaceId, companyId) => children.all(workspaceId, companyId),
+    findListing: (workspaceId, model, field, value) =>
+      listing.all(workspaceId, model, `$.${field}`, value),
     companyByDomain: (workspaceId, domain) => domainCompany.get(workspaceId, domain),
     customFields: (workspaceId) => toDefinitions(customFieldDocs.all(workspaceId)),
     // A statement refused by a constraint changes nothing in SQLite, and the transaction

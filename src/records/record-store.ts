@@ -71,6 +71,8 @@ export interface RecordStoreOps {
   findByEmail(workspaceId: string, model: string, email: string): RecordRow[];
   /** Every record, of any model, that belongs to the company. */
   findChildren(workspaceId: string, companyId: string): RecordRow[];
+  /** Every record of the model whose list field holds the value; scans the model. */
+  findListing(workspaceId: string, model: string, field: string, value: string): RecordRow[];
   /** The oldest company with this lower-cased email domain. */
   companyByDomain(workspaceId: string, domain: string): string | undefined;
   customFields(workspaceId: string): StoredCustomField[];

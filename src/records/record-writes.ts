@@ -6,6 +6,7 @@ import {
   getModel,
   isRecordModelName,
   MODEL_DEFINITIONS,
+  type CompanyReference,
   type JsonObject,
   type JsonValue,
   type ModelDefinition,
@@ -257,8 +258,12 @@ export function* updateRecord(
 export function* deleteRecord(ctx: WriteContext, row: RecordRow): Work<void> {
   if (ctx.model.name === 'Company') {
     for (const child of yield* call('findChildren', ctx.workspaceId, row.id)) {
-      if (!isRecordModelName(child.model)) continue;
-      if (getModel(child.model).companyRef?.dependent !== true) continue;
+      const ref = isRecordModelName(child.model) ? getModel(child.model).companyRef : undefined;
+      if (ref === undefined) continue;
+      if (!ref.dependent) {
+        yield* detachCompany(ctx, child, ref, row.id);
+        continue;
+      }
       yield* call('remove', ctx.workspaceId, child.model, child.id);
       ctx.audits.push({
         ...auditEvent(ctx, 'record.delete', child.id, []),
@@ -266,10 +271,85 @@ export function* deleteRecord(ctx: WriteContext, row: RecordRow): Work<void> {
         changes: { fields: [], withCompany: row.id },
       });
     }
+    // Records that list several companies keep no company column to find them by.
+    for (const model of LISTS_COMPANIES) {
+      const ref = model.companyRef;
+      if (ref === undefined) continue;
+      const listing = yield* call(
+        'findListing',
+        ctx.workspaceId,
+        model.storedAs,
+        ref.field,
+        row.id,
+      );
+      for (const child of listing) yield* detachCompany(ctx, child, ref, row.id);
+    }
   }
   yield* call('remove', ctx.workspaceId, ctx.model.storedAs, row.id);
   if (ctx.model.name === 'Company') yield* call('setDomains', ctx.workspaceId, row.id, []);
   queueAudit(ctx, 'record.delete', row.id, []);
+}
+
+/** The models whose records may name several companies, in a list. */
+const LISTS_COMPANIES = MODEL_DEFINITIONS.filter((model) => model.companyRef?.many === true);
+
+/**
+ * A record that outlives a deleted company stops naming it: the id leaves a list of
+ * companies, or a single reference (and the company name beside it) is cleared. The
+ * change is attributed to whoever deleted the company, with an audit event of its own.
+ */
+function* detachCompany(
+  ctx: WriteContext,
+  child: RecordRow,
+  ref: CompanyReference,
+  companyId: string,
+): Work<void> {
+  const doc = JSON.parse(child.doc) as JsonObject;
+  const fields: string[] = [];
+  const current = doc[ref.field];
+  if (ref.many) {
+    if (!Array.isArray(current) || !current.includes(companyId)) return;
+    doc[ref.field] = current.filter((id) => id !== companyId);
+    fields.push(ref.field);
+  } else {
+    if (current !== companyId) return;
+    delete doc[ref.field];
+    fields.push(ref.field);
+    if (ref.nameField !== undefined && Object.hasOwn(doc, ref.nameField)) {
+      delete doc[ref.nameField];
+      fields.push(ref.nameField);
+    }
+  }
+  doc.updatedAt = ctx.now;
+  doc.updatedBy = actorJson(ctx.actor);
+
+  const after: RecordRow = {
+    ...child,
+    companyId: ref.many ? child.companyId : null,
+    doc: JSON.stringify(doc),
+    updatedAt: ctx.now,
+    version: child.version + 1,
+  };
+  if (after.companyId === child.companyId) {
+    yield* call('updateDoc', after);
+  } else {
+    try {
+      yield* call('update', after);
+    } catch (error) {
+      // An externalId is unique among the records of one company and among those of
+      // none: this record cannot join the latter while another there has its key.
+      if (!(error instanceof DuplicateKeyError)) throw error;
+      throw new AppError('conflict', {
+        message: `A ${child.model} of this company has the externalId of one without a company`,
+        cause: error,
+      });
+    }
+  }
+  ctx.audits.push({
+    ...auditEvent(ctx, 'record.update', child.id, fields),
+    targetType: `record.${child.model}`,
+    changes: { fields, withCompany: companyId },
+  });
 }
 
 function sameKeys(before: RecordRow, after: RecordRow): boolean {

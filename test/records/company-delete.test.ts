@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getModel } from '../../src/records/model-catalogue.js';
 import { openRecordStorage } from '../../src/records/record.repository.js';
+import type { RecordRow } from '../../src/records/record-store.js';
+import { newObjectId } from '../../src/records/record-validation.js';
+import { initWorkspace } from '../../src/workspaces/workspace.service.js';
+import { TEST_PASSWORD_COST } from '../helpers/test-app.js';
 import {
   deleteRecord,
   findByKey,
@@ -12,7 +16,8 @@ import { recordsFixture, type RecordsFixture } from './record-helpers.js';
 
 /**
  * Deleting a company deletes the records that cannot exist without it, in the same
- * transaction, each with its own audit event; records that may lack a company outlive it.
+ * transaction, each with its own audit event; records that may lack a company outlive it
+ * and stop naming it, each change audited as the deleter's.
  */
 
 /** Models whose records outlive their company: an NPS response, an issue of several. */
@@ -74,6 +79,78 @@ describe('DELETE /companies/{key}', () => {
     });
   });
 
+  it('takes the company out of the issues and NPS responses that outlive it', async () => {
+    const { company, children } = await companyWithChildren();
+    const other = (await f.api('POST', '/companies', { name: 'Also affected' })).json();
+    const idOf = (model: string) => children.find((child) => child.model === model)?.id ?? '';
+    const shared = await f.api('POST', '/issues', {
+      title: 'Shared bug',
+      sourceId: `jira-shared-${next()}`,
+      archived: false,
+      companyIds: [other._id, company._id],
+    });
+    expect(shared.statusCode, shared.body).toBe(200);
+    const untouched = await f.api('POST', '/issues', {
+      title: 'Elsewhere',
+      sourceId: `jira-else-${next()}`,
+      archived: false,
+      companyIds: [other._id],
+    });
+    const untouchedBefore = untouched.json();
+
+    expect((await f.api('DELETE', `/companies/${company._id}`)).statusCode).toBe(200);
+
+    const nps = (await f.api('GET', `/nps/${idOf('Nps')}`)).json();
+    expect(nps).not.toHaveProperty('cId');
+    expect(nps).toMatchObject({ score: 9, updatedBy: { type: 'app', id: f.appId } });
+    expect((await f.api('GET', `/nps?companyId=${company._id}`)).json()).toEqual([]);
+    const issue = (await f.api('GET', `/issues/${idOf('Issue')}`)).json();
+    expect(issue.companyIds).toEqual([]);
+    const sharedAfter = (await f.api('GET', `/issues/${shared.json()._id}`)).json();
+    expect(sharedAfter.companyIds).toEqual([other._id]);
+    expect(sharedAfter.__v).toBe(shared.json().__v);
+    const untouchedAfter = (await f.api('GET', `/issues/${untouchedBefore._id}`)).json();
+    expect(untouchedAfter).toEqual(untouchedBefore);
+
+    const actor = { type: 'app', id: f.appId, name: 'Integration' };
+    for (const [path, id, fields] of [
+      ['nps', idOf('Nps'), ['cId']],
+      ['issues', idOf('Issue'), ['companyIds']],
+      ['issues', shared.json()._id, ['companyIds']],
+    ] as const) {
+      const history = (await f.api('GET', `/${path}/${id}/history`)).json();
+      expect(history.map((event: { action: string }) => event.action)).toEqual([
+        'update',
+        'create',
+      ]);
+      expect(history[0]).toMatchObject({ actor, fields });
+    }
+    const untouchedHistory = (await f.api('GET', `/issues/${untouchedBefore._id}/history`)).json();
+    expect(untouchedHistory).toHaveLength(1);
+  });
+
+  it("leaves another workspace's records that name the company id alone", async () => {
+    const { company } = await companyWithChildren();
+    const database = f.t.testDb.database;
+    const { workspace } = await initWorkspace(database.db, {
+      workspaceName: 'Elsewhere',
+      adminEmail: `admin-${next()}@elsewhere.test`,
+      adminPassword: 'correct horse battery staple',
+      passwordCost: TEST_PASSWORD_COST,
+    });
+    const issue = storedRow(workspace.id, 'Issue', null, { companyIds: [company._id] });
+    const nps = storedRow(workspace.id, 'Nps', company._id, { cId: company._id, score: 3 });
+    const storage = openRecordStorage(database);
+    await storage.insertMany([issue, nps]);
+
+    expect((await f.api('DELETE', `/companies/${company._id}`)).statusCode).toBe(200);
+
+    expect(await storage.docById(workspace.id, 'Issue', issue.id)).toBe(issue.doc);
+    expect(await storage.docById(workspace.id, 'Nps', nps.id)).toBe(nps.doc);
+    const [kept] = await storage.find(workspace.id, 'Nps', { kind: 'id', value: nps.id });
+    expect(kept?.companyId).toBe(company._id);
+  });
+
   it('leaves company and children in place when the delete rolls back', async () => {
     const { company, children } = await companyWithChildren();
     const database = f.t.testDb.database;
@@ -108,4 +185,27 @@ async function workspaceOf(companyId: string): Promise<string> {
     .where('id', '=', companyId)
     .executeTakeFirstOrThrow();
   return row.workspace_id;
+}
+
+function storedRow(
+  workspaceId: string,
+  model: string,
+  companyId: string | null,
+  fields: Record<string, unknown>,
+): RecordRow {
+  const id = newObjectId();
+  const at = '2024-01-01T00:00:00.000Z';
+  return {
+    workspaceId,
+    model,
+    id,
+    externalId: null,
+    sourceId: null,
+    companyId,
+    email: null,
+    doc: JSON.stringify({ _id: id, ...fields, createdAt: at, updatedAt: at, __v: 0 }),
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
 }
