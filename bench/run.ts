@@ -2,6 +2,7 @@
 // bench/results/. BENCH_DATABASE_URL=postgres://... adds the PostgreSQL figures.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { benchAnalytics } from './analytics.bench.js';
 import { benchCluster } from './cluster.bench.js';
 import { printTable, type BenchOptions, type Figure } from './lib/figures.js';
@@ -24,9 +25,14 @@ const suites: Array<[string, (options: BenchOptions) => Promise<Figure[]>]> = [
 
 const started = Date.now();
 const figures: Figure[] = [];
+const suiteSeconds: Record<string, number> = {};
 for (const [name, run] of suites) {
   process.stderr.write(`bench: ${name}...\n`);
+  const suiteStarted = performance.now();
   figures.push(...(await run(options)));
+  const seconds = Math.round((performance.now() - suiteStarted) / 100) / 10;
+  suiteSeconds[name] = seconds;
+  process.stderr.write(`bench: ${name} took ${seconds} s\n`);
 }
 
 printTable(figures);
@@ -37,6 +43,7 @@ const result = {
   postgres: options.postgresUrl !== undefined,
   machine: { cores: cpus().length, node: process.version },
   seconds: Math.round((Date.now() - started) / 1000),
+  suiteSeconds,
   figures,
 };
 writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(result, null, 2));
