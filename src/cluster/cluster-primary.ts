@@ -2,23 +2,25 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/config.js';
 import { prepareDatabase } from '../server.js';
 import { answerRateLimits } from './ipc-rate-limit-store.js';
+import { WORKERS_ENV } from './worker-share.js';
 
 const RESTART_DELAY_MS = 1_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Runs N workers sharing the port. The primary migrates and seeds once before forking,
- * keeps one set of rate-limit counters for all workers, restarts a worker that crashes,
- * and on SIGTERM or SIGINT lets every worker finish its requests and flush before exit.
+ * owns the rate-limit windows and leases their allowance to workers in blocks, restarts a
+ * worker that crashes, and on SIGTERM or SIGINT lets every worker finish its requests and
+ * flush before exit.
  */
 export async function runPrimary(config: Config, workers: number): Promise<void> {
   await prepareDatabase(config);
-  const answer = answerRateLimits();
+  const answer = answerRateLimits(workers);
   let stopping = false;
   let announced = false;
 
   const fork = (): Worker => {
-    const worker = cluster.fork({ APP_CENTER_WORKER: '1' });
+    const worker = cluster.fork({ APP_CENTER_WORKER: '1', [WORKERS_ENV]: String(workers) });
     worker.on('message', (message: unknown) =>
       answer(message, (reply) => {
         if (worker.isConnected()) worker.send(reply);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { workerShare } from '../cluster/worker-share.js';
 import { AppError } from '../shared/errors.js';
 
 export interface AppRateLimitOptions {
@@ -18,6 +19,11 @@ export interface AppRateLimitOptions {
 export const appRateLimitPlugin = fp<AppRateLimitOptions>(
   async (app: FastifyInstance, options) => {
     const inFlight = new Map<string, number>();
+    // Each of N workers admits floor(max / N) of an app's requests at once, so the cluster
+    // never holds more than max, without a round trip to the primary on every request and
+    // its release. The cluster hands out connections round-robin, so an app's concurrent
+    // requests spread evenly enough over the workers that the shares fill together.
+    const perProcess = workerShare(options.maxInFlight);
     const limiter = app.rateLimit({
       timeWindow: options.windowMs ?? 1_000,
       max: (request) => request.tokenContext?.rateLimitPerSecond ?? options.defaultPerSecond,
@@ -30,7 +36,7 @@ export const appRateLimitPlugin = fp<AppRateLimitOptions>(
       await limiter.call(this, request, reply);
 
       const running = inFlight.get(principal.appId) ?? 0;
-      if (running >= options.maxInFlight) {
+      if (running >= perProcess) {
         reply.header('retry-after', '1');
         throw new AppError('rate_limited', {
           message: `More than ${options.maxInFlight} requests of this app are in flight`,

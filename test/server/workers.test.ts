@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,6 +52,81 @@ function call(url: string, init: RequestInit = {}) {
   return fetch(url, { ...init, headers: { ...init.headers, connection: 'close' } });
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Logs in as the seeded admin; returns a caller of the management API with that session. */
+async function manager(url: string) {
+  const login = await call(`${url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@acme.test', password: PASSWORD }),
+  });
+  const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+  const { csrfToken } = (await login.json()) as { csrfToken: string };
+  return async (method: string, path: string, body?: unknown) => {
+    const response = await call(`${url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return (response.status === 204 ? {} : await response.json()) as Record<string, never>;
+  };
+}
+
+type Manage = Awaited<ReturnType<typeof manager>>;
+
+/** A private app allowed `perSecond` requests, with Company access, and its token. */
+async function appWithToken(manage: Manage, name: string, perSecond: number) {
+  const all = { create: true, view: true, update: true, remove: true, export: true };
+  const app = await manage('POST', '/manage/private-apps', { name });
+  await manage('PATCH', `/manage/private-apps/${app.id}`, {
+    rateLimitPerSecond: perSecond,
+    permissions: { models: { Company: all }, fields: {} },
+  });
+  const issued = await manage('POST', `/manage/private-apps/${app.id}/tokens`, {});
+  return String(issued.token);
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+function get(agent: Agent, url: string, headers: Record<string, string> = {}) {
+  return new Promise<Answer>((resolve, reject) => {
+    const sent = request(url, { agent, headers }, (response) => {
+      response.resume();
+      response.once('end', () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers }),
+      );
+    });
+    sent.once('error', reject);
+    sent.end();
+  });
+}
+
+/**
+ * A request whose headers arrive but whose body never does: it passes the app's limits and
+ * then stays in flight until its socket closes. Resolves with the status if one comes back.
+ */
+function holdOpen(url: URL, token: string) {
+  const socket = connect(Number(url.port), url.hostname);
+  const answered = new Promise<number>((resolve) => {
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString();
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(head)?.[1];
+      if (status !== undefined) resolve(Number(status));
+    });
+  });
+  socket.on('error', () => {});
+  socket.write(
+    `POST /companies HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${token}\r\n` +
+      'content-type: application/json\r\ncontent-length: 20\r\n\r\n',
+  );
+  return { socket, answered };
+}
+
 describe('serve --workers', () => {
   let testDb: TestDatabase | undefined;
   let running: Cluster | undefined;
@@ -70,21 +147,7 @@ describe('serve --workers', () => {
       const { url } = running;
       expect(running.output.join('\n').match(/created a first workspace/g)).toHaveLength(1);
 
-      const login = await call(`${url}/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'admin@acme.test', password: PASSWORD }),
-      });
-      const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
-      const { csrfToken } = (await login.json()) as { csrfToken: string };
-      const manage = async (method: string, path: string, body?: unknown) => {
-        const response = await call(`${url}${path}`, {
-          method,
-          headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-        return (response.status === 204 ? {} : await response.json()) as Record<string, never>;
-      };
+      const manage = await manager(url);
       const app = await manage('POST', '/manage/private-apps', { name: 'Workers' });
       await manage('PATCH', `/manage/private-apps/${app.id}`, { rateLimitPerSecond: 2 });
       const issued = await manage('POST', `/manage/private-apps/${app.id}/tokens`, {});
@@ -120,4 +183,97 @@ describe('serve --workers', () => {
       expect(Number(logged.n)).toBe(statuses.length + after.length);
     },
   );
+
+  it(
+    'lets exactly the limit of one app through a window across workers, under concurrent load',
+    { timeout: 120_000 },
+    async () => {
+      testDb = await createTestDatabase();
+      const target = testDb.target;
+      running = await startCluster(
+        target.dialect === 'sqlite' ? `sqlite:${target.path}` : target.url,
+        2,
+      );
+      const { url } = running;
+      const manage = await manager(url);
+      // Kept-alive sockets, opened before the burst, were handed to the workers in turn.
+      const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+      try {
+        const limit = 30;
+        // A first burst from another app warms the route up on both workers.
+        const warm = { authorization: `Bearer ${await appWithToken(manage, 'Warm', 1_000)}` };
+        await Promise.all(
+          Array.from({ length: limit * 3 }, () => get(agent, `${url}/myprofile`, warm)),
+        );
+        // The burst must fall in one 1 s window to be counted against one limit; on a
+        // machine too loaded for that, a fresh app tries again.
+        let statuses: Answer[] = [];
+        for (let attempt = 0; attempt < 4; attempt += 1) {
+          const token = await appWithToken(manage, `Burst ${attempt}`, limit);
+          const headers = { authorization: `Bearer ${token}` };
+          const started = performance.now();
+          statuses = await Promise.all(
+            Array.from({ length: limit * 3 }, () => get(agent, `${url}/myprofile`, headers)),
+          );
+          if (performance.now() - started < 800) break;
+          statuses = [];
+        }
+        expect(statuses).not.toHaveLength(0);
+        const ok = statuses.filter((r) => r.status === 200);
+        const refused = statuses.filter((r) => r.status === 429);
+        expect(ok).toHaveLength(limit);
+        expect(refused).toHaveLength(limit * 2);
+        for (const answer of refused) {
+          expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+          expect(answer.headers['x-ratelimit-remaining']).toBe('0');
+        }
+        for (const answer of ok) {
+          const remaining = Number(answer.headers['x-ratelimit-remaining']);
+          expect(remaining).toBeGreaterThanOrEqual(0);
+          expect(remaining).toBeLessThan(limit);
+          expect(answer.headers['x-ratelimit-limit']).toBe(String(limit));
+        }
+      } finally {
+        agent.destroy();
+      }
+    },
+  );
+
+  it('holds an app to 50 requests in flight across workers', { timeout: 120_000 }, async () => {
+    testDb = await createTestDatabase();
+    const target = testDb.target;
+    running = await startCluster(
+      target.dialect === 'sqlite' ? `sqlite:${target.path}` : target.url,
+      2,
+    );
+    const url = new URL(running.url);
+    const manage = await manager(running.url);
+    const token = await appWithToken(manage, 'Slow bodies', 1_000);
+
+    const held: Array<{ socket: Socket; answered: Promise<number> }> = [];
+    try {
+      for (let i = 0; i < 60; i += 1) held.push(holdOpen(url, token));
+      const answered: number[] = [];
+      for (const { answered: status } of held) void status.then((code) => answered.push(code));
+      const deadline = Date.now() + 15_000;
+      while (answered.length < 10 && Date.now() < deadline) await sleep(50);
+      // A refusal past the tenth would come as quickly as the first ten did.
+      await sleep(500);
+      // 60 connections, 30 to each worker, each admitting 25: the 10 over 50 are refused
+      // and the 50 others wait for their bodies. Counted per process, none would be.
+      expect(answered).toEqual(Array.from({ length: 10 }, () => 429));
+    } finally {
+      for (const { socket } of held) socket.destroy();
+    }
+
+    // Closed, the held requests free their places.
+    await sleep(500);
+    const agent = new Agent({ keepAlive: false });
+    const after = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        get(agent, `${running?.url ?? ''}/myprofile`, { authorization: `Bearer ${token}` }),
+      ),
+    );
+    expect(after.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 200));
+  });
 });
