@@ -131,22 +131,31 @@ export class ActivityLinker {
     });
   }
 
+  /**
+   * An end user found by externalId is never looked up by email, so the email lookup,
+   * made second, takes only the people that lookup left unnamed: once the end users
+   * exist, that is none.
+   */
   private async find(workspaceId: string, groups: Group[]): Promise<Known> {
     const externalIds = new Set<string>();
-    const emails = new Set<string>();
     const companyIds = new Set<string>();
     for (const { person } of groups) {
       if (person.externalId !== undefined) externalIds.add(person.externalId);
-      if (person.email !== undefined) emails.add(emailKey(person.email));
       if (person.companyExternalId !== undefined) companyIds.add(person.companyExternalId);
     }
-
-    const [byExternalId, byEmail, companies] = await Promise.all([
+    const [byExternalId, companies] = await Promise.all([
       this.records.find(workspaceId, 'EndUser', 'external_id', [...externalIds]),
-      this.records.find(workspaceId, 'EndUser', 'email', [...emails]),
       this.records.find(workspaceId, 'Company', 'external_id', [...companyIds]),
     ]);
-    return new Known(byExternalId, byEmail, companies);
+    const known = new Known(byExternalId, companies);
+
+    const emails = new Set<string>();
+    for (const { person } of groups) {
+      if (person.email !== undefined && known.byEmailOnly(person))
+        emails.add(emailKey(person.email));
+    }
+    known.addByEmail(await this.records.find(workspaceId, 'EndUser', 'email', [...emails]));
+    return known;
   }
 
   /** End users for the unknown people whose company is known, by person key. */
@@ -189,10 +198,18 @@ class Known {
   private readonly byEmail = new Map<string, LinkedRecord[]>();
   private readonly companies = new Map<string, LinkedRecord>();
 
-  constructor(byExternalId: LinkedRecord[], byEmail: LinkedRecord[], companies: LinkedRecord[]) {
+  constructor(byExternalId: LinkedRecord[], companies: LinkedRecord[]) {
     for (const user of byExternalId) push(this.byExternalId, user.externalId ?? '', user);
-    for (const user of byEmail) push(this.byEmail, user.email ?? '', user);
     for (const company of companies) this.companies.set(company.externalId ?? '', company);
+  }
+
+  addByEmail(byEmail: LinkedRecord[]): void {
+    for (const user of byEmail) push(this.byEmail, user.email ?? '', user);
+  }
+
+  /** Whether endUserOf would look the person up by email: no end user has their externalId. */
+  byEmailOnly(person: Person): boolean {
+    return person.externalId === undefined || !this.byExternalId.has(person.externalId);
   }
 
   companyOf(person: Person): LinkedRecord | undefined {
@@ -205,11 +222,11 @@ class Known {
    * one held in several companies is settled by the activity's company, if any.
    */
   endUserOf(person: Person): LinkedRecord | undefined {
-    if (person.externalId !== undefined) {
-      const matches = this.byExternalId.get(person.externalId) ?? [];
+    if (!this.byEmailOnly(person)) {
+      const matches = this.byExternalId.get(person.externalId ?? '') ?? [];
       if (matches.length === 1) return matches[0];
       const company = this.companyOf(person);
-      if (matches.length > 1) return matches.find((user) => user.companyId === company?.id);
+      return matches.find((user) => user.companyId === company?.id);
     }
     if (person.email === undefined) return undefined;
     const matches = this.byEmail.get(emailKey(person.email)) ?? [];

@@ -111,6 +111,34 @@ describe('activities and the end users and companies they name', () => {
     expect(rows.map((row: { enduserId: string }) => row.enduserId)).toEqual([ada._id, ada._id]);
   });
 
+  it('finds an end user by externalId first, by email when no end user has the externalId', async () => {
+    const byId = (
+      await api('POST', '/endusers', {
+        externalId: 'u-4',
+        email: 'id@acme.test',
+        companyId: acme._id,
+      })
+    ).json() as Doc;
+    const byEmail = (
+      await api('POST', '/endusers', { email: 'mail@acme.test', companyId: acme._id })
+    ).json() as Doc;
+
+    await track('/analytics/bulk/:tenant', [
+      // The externalId wins over an email that names someone else.
+      { externalId: 'u-4', email: 'mail@acme.test', date: '2024-03-01T00:00:00.000Z' },
+      { externalId: 'u-unknown', email: 'MAIL@acme.test', date: '2024-03-02T00:00:00.000Z' },
+      { email: 'id@acme.test', date: '2024-03-03T00:00:00.000Z' },
+    ]);
+
+    const rows = (await api('GET', '/useractivities')).json();
+    expect(rows.map((row: { enduserId: string }) => row.enduserId)).toEqual([
+      byId._id,
+      byEmail._id,
+      byId._id,
+    ]);
+    expect(await endUsers()).toHaveLength(2);
+  });
+
   it('stores activities of people it cannot place, without creating anyone', async () => {
     const report = await track('/analytics/bulk/:tenant', [
       { externalId: 'u-3', companyExternalId: 'unknown-company' },
