@@ -16,6 +16,12 @@ import {
 /** Planhat's cap on the items of one bulk upsert, whatever the model. */
 export const MAX_BULK_ITEMS = 5_000;
 
+/**
+ * Audit events are stored every this many, in the same transaction: holding thousands
+ * until the end would keep them all alive through the write for nothing.
+ */
+const AUDIT_FLUSH = 500;
+
 /** Why one item was refused, and the item as it was sent. */
 export interface UpsertErrorItem {
   index: number;
@@ -133,6 +139,7 @@ export function* bulkUpsert(
       else if (phase === 'create') report.createdErrors.push(entry);
       else report.updatedErrors.push(entry);
     }
+    if (ctx.audits.length >= AUDIT_FLUSH) yield* flushAudits(ctx);
   }
 
   yield* flushAudits(ctx);
@@ -233,12 +240,14 @@ class NamedRecords {
     for (const [kind, index] of this.byKind) {
       const old = before === undefined ? undefined : keyOf(before, kind);
       const list = old === undefined ? undefined : index.get(old);
-      if (list !== undefined)
-        index.set(
-          old ?? '',
-          list.filter((row) => row.id !== after.id),
-        );
+      const at = list === undefined ? -1 : list.findIndex((row) => row.id === after.id);
       const now = keyOf(after, kind);
+      // Most updates keep their keys: the record takes its own place in the list.
+      if (list !== undefined && at >= 0 && old === now) {
+        list[at] = after;
+        continue;
+      }
+      if (list !== undefined && at >= 0) list.splice(at, 1);
       const target = now === undefined ? undefined : index.get(now);
       target?.push(after);
     }

@@ -568,6 +568,28 @@ function customChecksFor(
   model: ModelDefinition,
   defs: readonly CustomFieldDefinition[],
 ): Map<string, FieldDefinition | undefined> {
+  // A write reads the definitions once and checks every item of a bulk upsert with the
+  // same list, so its checks are built once per list and model.
+  const byModel = Array.isArray(defs) ? CUSTOM_CHECKS.get(defs) : undefined;
+  const known = byModel?.get(model);
+  if (known !== undefined) return known;
+  const checks = buildCustomChecks(model, defs);
+  if (Array.isArray(defs)) {
+    if (byModel === undefined) CUSTOM_CHECKS.set(defs, new Map([[model, checks]]));
+    else byModel.set(model, checks);
+  }
+  return checks;
+}
+
+const CUSTOM_CHECKS = new WeakMap<
+  readonly CustomFieldDefinition[],
+  Map<ModelDefinition, Map<string, FieldDefinition | undefined>>
+>();
+
+function buildCustomChecks(
+  model: ModelDefinition,
+  defs: readonly CustomFieldDefinition[],
+): Map<string, FieldDefinition | undefined> {
   const checks = new Map<string, FieldDefinition | undefined>();
   if (!Array.isArray(defs)) return checks;
   const parent = model.name.toLowerCase();
