@@ -1,6 +1,6 @@
 import { AppError, invalidField, missingPermission } from '../shared/errors.js';
 import type { ModelDefinition } from './model-catalogue.js';
-import { call, type KeyKind, type RecordRow, type Work } from './record-store.js';
+import { BatchRefused, call, type KeyKind, type RecordRow, type Work } from './record-store.js';
 import { parseRecordKey } from './record-validation.js';
 import {
   flushAudits,
@@ -17,10 +17,10 @@ import {
 export const MAX_BULK_ITEMS = 5_000;
 
 /**
- * Audit events are stored every this many, in the same transaction: holding thousands
- * until the end would keep them all alive through the write for nothing.
+ * Items per batch. Each batch's audit events are stored as it ends, in the same
+ * transaction: holding thousands until the end would keep them alive for nothing.
  */
-const AUDIT_FLUSH = 500;
+const AUDIT_BATCH = 500;
 
 /** Why one item was refused, and the item as it was sent. */
 export interface UpsertErrorItem {
@@ -71,81 +71,167 @@ export interface UpsertGrants {
  * Inserts the items that match no record and updates the ones that do, item by item,
  * in one transaction. A refused item leaves nothing behind (see record-store.ts) and
  * never stops the others.
+ *
+ * Items go by batches of AUDIT_BATCH. A store may defer a batch's writes to send them
+ * in a few statements (see `beginBatch`); when it cannot write them all, it undoes the
+ * batch, and the batch runs again with each write sent on its own, so that the item
+ * whose key was taken meanwhile is refused alone.
  */
 export function* bulkUpsert(
   ctx: WriteContext,
   items: readonly unknown[],
   grants: UpsertGrants,
 ): Work<UpsertResult> {
-  const report = emptyReport();
-  const ignored = new Set<string>();
-  const known = yield* readNamedRecords(ctx, items);
+  const state: UpsertState = {
+    report: emptyReport(),
+    ignored: new Set<string>(),
+    known: yield* readNamedRecords(ctx, items),
+  };
 
-  for (let index = 0; index < items.length; index++) {
-    const item = items[index];
-    let phase: 'create' | 'update' = 'create';
+  for (let start = 0; start < items.length; start += AUDIT_BATCH) {
+    const end = Math.min(start + AUDIT_BATCH, items.length);
+    const deferred = yield* call('beginBatch');
+    const saved = deferred ? saveState(ctx, state) : undefined;
     try {
-      if (!isPlainObject(item)) {
-        throw new AppError('validation_failed', { message: 'The item must be a JSON object' });
+      for (let index = start; index < end; index++) {
+        yield* upsertItem(ctx, state, items[index], index, grants);
       }
-      const found = yield* matchItem(ctx, item, known);
-      if (found.kind === 'ambiguous') {
-        phase = 'update';
-        throw invalidField(found.key, 'matches several records; send their _id');
-      }
-      if (found.kind === 'outOfScope') {
-        phase = 'update';
-        const scope = ctx.model.scope;
-        const what = scope === undefined ? '' : ` whose ${scope.field} is not ${scope.value}`;
-        throw invalidField(found.key, `names a ${ctx.model.storedAs}${what}`);
-      }
-
-      if (found.kind === 'new') {
-        if (!grants.create) throw missingPermission(`${ctx.model.name}.create`);
-        const prepared = yield* prepareCreate(ctx, item);
-        yield* insertRecord(ctx, prepared);
-        known.remember(undefined, prepared.row);
-        report.created += 1;
-        report.insertsKeys.push(keysOf(prepared.row, item));
-        report.upsertedIds.push(prepared.row.id);
-        for (const field of prepared.ignoredFields) ignored.add(field);
-        continue;
-      }
-
-      phase = 'update';
-      const match = found.row;
-      if (!grants.update) throw missingPermission(`${ctx.model.name}.update`);
-      const prepared = yield* prepareUpdate(ctx, match, item);
-      for (const field of prepared.ignoredFields) ignored.add(field);
-      report.updatesKeys.push(keysOf(prepared.row, item));
-      if (prepared.kind === 'unchanged') {
-        report.nonupdates += 1;
-        continue;
-      }
-      yield* updateRecord(ctx, match, prepared);
-      known.remember(match, prepared.row);
-      report.updated += 1;
-      report.modified.push(prepared.row.id);
+      if (deferred) yield* call('endBatch');
     } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      const entry: UpsertErrorItem = {
-        index,
-        item,
-        error: error.message,
-        ...(error.field === undefined ? {} : { field: error.field }),
-        ...(error.permission === undefined ? {} : { permission: error.permission }),
-      };
-      if (error.permission !== undefined) report.permissionErrors.push(entry);
-      else if (phase === 'create') report.createdErrors.push(entry);
-      else report.updatedErrors.push(entry);
+      if (!(error instanceof BatchRefused) || saved === undefined) throw error;
+      restoreState(ctx, state, saved);
+      for (let index = start; index < end; index++) {
+        yield* upsertItem(ctx, state, items[index], index, grants);
+      }
     }
-    if (ctx.audits.length >= AUDIT_FLUSH) yield* flushAudits(ctx);
+    yield* flushAudits(ctx);
   }
 
-  yield* flushAudits(ctx);
+  const { report, ignored } = state;
   // Bulk items name their record by `_id`; that is a key, not an ignored field.
   ignored.delete('_id');
   return { status: statusOf(report), report, ignoredFields: [...ignored] };
+}
+
+/** What an upsert has built so far: its report, and the records its items name. */
+interface UpsertState {
+  report: UpsertReport;
+  ignored: Set<string>;
+  known: NamedRecords;
+}
+
+/** One item, created or updated or refused, its outcome in the report. */
+function* upsertItem(
+  ctx: WriteContext,
+  state: UpsertState,
+  item: unknown,
+  index: number,
+  grants: UpsertGrants,
+): Work<void> {
+  const { report, ignored, known } = state;
+  let phase: 'create' | 'update' = 'create';
+  try {
+    if (!isPlainObject(item)) {
+      throw new AppError('validation_failed', { message: 'The item must be a JSON object' });
+    }
+    const found = yield* matchItem(ctx, item, known);
+    if (found.kind === 'ambiguous') {
+      phase = 'update';
+      throw invalidField(found.key, 'matches several records; send their _id');
+    }
+    if (found.kind === 'outOfScope') {
+      phase = 'update';
+      const scope = ctx.model.scope;
+      const what = scope === undefined ? '' : ` whose ${scope.field} is not ${scope.value}`;
+      throw invalidField(found.key, `names a ${ctx.model.storedAs}${what}`);
+    }
+
+    if (found.kind === 'new') {
+      if (!grants.create) throw missingPermission(`${ctx.model.name}.create`);
+      const prepared = yield* prepareCreate(ctx, item);
+      yield* insertRecord(ctx, prepared);
+      known.remember(undefined, prepared.row);
+      report.created += 1;
+      report.insertsKeys.push(keysOf(prepared.row, item));
+      report.upsertedIds.push(prepared.row.id);
+      for (const field of prepared.ignoredFields) ignored.add(field);
+      return;
+    }
+
+    phase = 'update';
+    const match = found.row;
+    if (!grants.update) throw missingPermission(`${ctx.model.name}.update`);
+    const prepared = yield* prepareUpdate(ctx, match, item);
+    for (const field of prepared.ignoredFields) ignored.add(field);
+    report.updatesKeys.push(keysOf(prepared.row, item));
+    if (prepared.kind === 'unchanged') {
+      report.nonupdates += 1;
+      return;
+    }
+    yield* updateRecord(ctx, match, prepared);
+    known.remember(match, prepared.row);
+    report.updated += 1;
+    report.modified.push(prepared.row.id);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    const entry: UpsertErrorItem = {
+      index,
+      item,
+      error: error.message,
+      ...(error.field === undefined ? {} : { field: error.field }),
+      ...(error.permission === undefined ? {} : { permission: error.permission }),
+    };
+    if (error.permission !== undefined) report.permissionErrors.push(entry);
+    else if (phase === 'create') report.createdErrors.push(entry);
+    else report.updatedErrors.push(entry);
+  }
+}
+
+/** The upsert as a batch found it, to start the batch again from. */
+interface SavedState {
+  readonly counts: Pick<UpsertReport, 'created' | 'updated' | 'nonupdates'>;
+  readonly lengths: ReadonlyMap<ReportList, number>;
+  readonly ignored: ReadonlySet<string>;
+  readonly known: NamedRecords;
+  readonly resolved: WriteContext['resolved'];
+  readonly audits: number;
+}
+
+type ReportList = {
+  [K in keyof UpsertReport]: UpsertReport[K] extends unknown[] ? K : never;
+}[keyof UpsertReport];
+
+const REPORT_LISTS: readonly ReportList[] = [
+  'createdErrors',
+  'insertsKeys',
+  'updatedErrors',
+  'updatesKeys',
+  'modified',
+  'upsertedIds',
+  'permissionErrors',
+];
+
+function saveState(ctx: WriteContext, state: UpsertState): SavedState {
+  const { report } = state;
+  return {
+    counts: { created: report.created, updated: report.updated, nonupdates: report.nonupdates },
+    lengths: new Map(REPORT_LISTS.map((list) => [list, report[list].length])),
+    ignored: new Set(state.ignored),
+    known: state.known.copy(),
+    resolved: new Map(ctx.resolved),
+    audits: ctx.audits.length,
+  };
+}
+
+function restoreState(ctx: WriteContext, state: UpsertState, saved: SavedState): void {
+  const { report } = state;
+  Object.assign(report, saved.counts);
+  for (const [list, length] of saved.lengths) report[list].length = length;
+  state.ignored = new Set(saved.ignored);
+  state.known = saved.known.copy();
+  ctx.resolved.clear();
+  for (const [key, value] of saved.resolved) ctx.resolved.set(key, value);
+  ctx.audits.length = saved.audits;
 }
 
 /**
@@ -228,6 +314,15 @@ class NamedRecords {
       for (const row of found.get(kind) ?? []) index.get(keyOf(row, kind) ?? '')?.push(row);
       this.byKind.set(kind, index);
     }
+  }
+
+  /** An independent copy, for a batch that may have to start again. */
+  copy(): NamedRecords {
+    const copy = new NamedRecords(new Map(), new Map());
+    for (const [kind, index] of this.byKind) {
+      copy.byKind.set(kind, new Map([...index].map(([value, rows]) => [value, [...rows]])));
+    }
+    return copy;
   }
 
   /** The records whose key of this kind is the value; every value was read up front. */

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Schema } from '../db/schema.js';
+import { batchingStore, type DirectStore, type Queryable } from './record-postgres-batch.js';
 import {
   runAsync,
   type AsyncRecordStore,
@@ -122,9 +123,6 @@ function toColumns(row: RecordRow): Schema['records'] {
   };
 }
 
-/** A pool or one of its connections: both answer `query`. */
-type Queryable = Pick<pg.Pool, 'query'>;
-
 const KEY_COLUMNS: Record<KeyKind, string> = {
   id: 'id',
   sourceId: 'source_id',
@@ -148,6 +146,11 @@ const PG_UPDATE_DOC = `update records set doc = $4, updated_at = $5, version = $
  * connection, so a bulk upsert costs one round trip per statement and little else.
  */
 function postgresStore(db: Queryable): AsyncRecordStore {
+  return batchingStore(db, directStore(db));
+}
+
+/** Every storage call, each sent as it is made. */
+function directStore(db: Queryable): DirectStore {
   const named = async <R extends pg.QueryResultRow>(
     name: string,
     text: string,
@@ -168,7 +171,7 @@ function postgresStore(db: Queryable): AsyncRecordStore {
     );
   };
 
-  const store: AsyncRecordStore = {
+  const store: DirectStore = {
     async find(workspaceId, model, key) {
       switch (key.kind) {
         case 'id':
@@ -307,7 +310,7 @@ function postgresStore(db: Queryable): AsyncRecordStore {
 }
 
 /** Which unique key made an insert do nothing: the record that holds it is looked up. */
-async function takenKey(store: AsyncRecordStore, row: RecordRow): Promise<UniqueKey> {
+async function takenKey(store: DirectStore, row: RecordRow): Promise<UniqueKey> {
   if (row.sourceId !== null) {
     const holders = await store.find(row.workspaceId, row.model, {
       kind: 'sourceId',

@@ -250,6 +250,9 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
     forgetRowids() {
       rowids.clear();
     },
+    // Each statement costs little here: writes go out as they come.
+    beginBatch: () => false,
+    endBatch() {},
     audit(events) {
       const values: unknown[] = [];
       for (let start = 0; start < events.length;) {

@@ -99,6 +99,16 @@ export interface RecordStoreOps {
   addDomains(workspaceId: string, companyId: string, domains: readonly string[]): void;
   /** Audit events, written together at the end of a write. */
   audit(events: readonly RecordAuditEvent[]): void;
+  /**
+   * Starts a batch of bulk items. True when the store defers the batch's inserts and
+   * document updates, to send them in a few statements before its next read or other
+   * write and at `endBatch`. A deferred write that cannot be made (a key that another
+   * transaction took meanwhile) undoes the whole batch, stops deferring and throws
+   * BatchRefused; the caller then runs the batch again, each write sent on its own.
+   */
+  beginBatch(): boolean;
+  /** Sends what the batch deferred; may throw BatchRefused. */
+  endBatch(): void;
 }
 
 export type AsyncRecordStore = {
@@ -158,6 +168,11 @@ export async function runAsync<T>(work: Work<T>, store: AsyncRecordStore): Promi
     step = work.next(result);
   }
   return step.value;
+}
+
+/** A batch's deferred writes could not all be made; the batch left nothing behind. */
+export class BatchRefused extends Error {
+  override name = 'BatchRefused';
 }
 
 export type UniqueKey = 'externalId' | 'sourceId' | '_id';

@@ -428,3 +428,65 @@ describe('tickets', () => {
     expect(retyped.json().createdErrors[0]).toMatchObject({ field: 'type' });
   });
 });
+
+describe('bulk upserts past one batch of writes', () => {
+  it('lets each item see the items before it, whatever batch they were in', async () => {
+    const n = next();
+    const items: unknown[] = [];
+    for (let i = 0; i < 1_200; i += 1) items.push({ name: `Co ${i}`, externalId: `b-${n}-${i}` });
+    // Created then changed in the same batch, changed twice, and changed a batch later.
+    items.push({ externalId: `b-${n}-1199`, phase: 'Later' });
+    items.push({ externalId: `b-${n}-3`, phase: 'First' });
+    items.push({ externalId: `b-${n}-3`, phase: 'Second' });
+    items.push({ name: 'Renamed', externalId: `b-${n}-0` });
+
+    const response = await f.api('PUT', '/companies', items);
+    expect(response.statusCode, response.body).toBe(200);
+    const report = response.json();
+    expect([report.created, report.updated, report.nonupdates]).toEqual([1_200, 4, 0]);
+
+    const read = async (key: string) => (await f.api('GET', `/companies/extid-${key}`)).json();
+    expect(await read(`b-${n}-1199`)).toMatchObject({ name: 'Co 1199', phase: 'Later', __v: 0 });
+    expect(await read(`b-${n}-3`)).toMatchObject({ phase: 'Second' });
+    expect(await read(`b-${n}-0`)).toMatchObject({ name: 'Renamed' });
+    expect(await read(`b-${n}-600`)).toMatchObject({ name: 'Co 600' });
+    const events = (await f.api('GET', `/companies/extid-b-${n}-3/history`)).json();
+    expect(events.map((event: { action: string }) => event.action)).toEqual([
+      'update',
+      'update',
+      'create',
+    ]);
+  });
+
+  it('refuses only the item whose key another record holds, and keeps its batch', async () => {
+    const n = next();
+    const stored = await f.api('PUT', '/tickets', [
+      { companyId, sourceId: `held-${n}`, email: `h-${n}@x.test`, externalId: `ext-${n}` },
+    ]);
+    expect(stored.json().created).toBe(1);
+
+    // Tickets match by _id and sourceId only: externalId, unique per company, is found
+    // taken by the insert itself.
+    const response = await f.api('PUT', '/tickets', [
+      { companyId, sourceId: `a-${n}`, email: `a-${n}@x.test`, externalId: `ext-${n}` },
+      { companyId, sourceId: `b-${n}`, email: `b-${n}@x.test`, externalId: `pair-${n}` },
+      { companyId, sourceId: `c-${n}`, email: `c-${n}@x.test`, externalId: `pair-${n}` },
+      { companyId, sourceId: `d-${n}`, email: `d-${n}@x.test` },
+    ]);
+    expect(response.statusCode).toBe(206);
+    const report = response.json();
+    expect(report.created).toBe(2);
+    expect(report.createdErrors).toMatchObject([
+      { index: 0, field: 'externalId' },
+      { index: 2, field: 'externalId' },
+    ]);
+    const listed = (await f.api('GET', `/tickets?companyId=${companyId}&limit=5000`)).json();
+    const sources = listed.map((ticket: { sourceId: string }) => ticket.sourceId);
+    expect(sources).toEqual(expect.arrayContaining([`held-${n}`, `b-${n}`, `d-${n}`]));
+    expect(sources).not.toContain(`a-${n}`);
+    expect(sources).not.toContain(`c-${n}`);
+    const [created] = report.upsertedIds;
+    const history = (await f.api('GET', `/conversations/${created}/history`)).json();
+    expect(history.map((event: { action: string }) => event.action)).toEqual(['create']);
+  });
+});
