@@ -123,11 +123,17 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
   const byEmail = prepareRows('email = ? limit 2');
   // One JSON array parameter, whatever the number of values. The rowid comes along, so
   // that the document updates of a bulk upsert find their row without the key index.
+  // Rows come as arrays and are built here in RecordRow's shape: dropping a property
+  // from the objects the driver builds would turn each into a slow dictionary.
   const inList = (column: string) =>
-    sqlite.prepare<unknown[], RecordRow & { rowid?: number }>(
-      `select ${ROW_COLUMNS}, rowid from records where workspace_id = ? and model = ?
-       and ${column} in (select value from json_each(?))`,
-    );
+    sqlite
+      .prepare<unknown[], unknown[]>(
+        `select rowid, workspace_id, model, id, external_id, source_id, company_id, email,
+         doc, created_at, updated_at, version
+         from records where workspace_id = ? and model = ?
+         and ${column} in (select value from json_each(?))`,
+      )
+      .raw();
   const many = {
     id: inList('id'),
     sourceId: inList('source_id'),
@@ -154,8 +160,9 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
   const insert = sqlite.prepare<[RecordRow]>(INSERT_SQL);
   const update = sqlite.prepare<[RecordRow]>(UPDATE_SQL);
   const updateDoc = sqlite.prepare<[RecordRow]>(UPDATE_DOC_SQL);
-  const updateDocAt = sqlite.prepare<[RecordRow & { rowid: number }]>(
-    `${UPDATE_DOC_SQL} and rowid = @rowid`,
+  const updateDocAt = sqlite.prepare<[string, string, number, number, string, string, string]>(
+    `update records set doc = ?, updated_at = ?, version = ?
+     where rowid = ? and workspace_id = ? and model = ? and id = ?`,
   );
   // Rowids read by findMany in the open write, by model and id.
   const rowids = new Map<string, number>();
@@ -199,10 +206,11 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
       }
     },
     findMany(workspaceId, model, kind, values) {
-      const rows = many[kind].all(workspaceId, model, JSON.stringify(values));
-      for (const row of rows) {
-        if (row.rowid !== undefined) rowids.set(`${row.model}/${row.id}`, row.rowid);
-        delete row.rowid;
+      const rows: RecordRow[] = [];
+      for (const raw of many[kind].all(workspaceId, model, JSON.stringify(values))) {
+        const row = rowOf(raw);
+        rowids.set(`${row.model}/${row.id}`, raw[0] as number);
+        rows.push(row);
       }
       return rows;
     },
@@ -234,7 +242,11 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
     updateDoc(row) {
       const rowid = rowids.get(`${row.model}/${row.id}`);
       // The rowid is a hint: when it no longer names the record, nothing is updated.
-      if (rowid !== undefined && updateDocAt.run({ ...row, rowid }).changes === 1) return;
+      if (rowid !== undefined) {
+        const { doc, updatedAt, version, workspaceId, model, id } = row;
+        const at = updateDocAt.run(doc, updatedAt, version, rowid, workspaceId, model, id);
+        if (at.changes === 1) return;
+      }
       updateDoc.run(row);
     },
     remove(workspaceId, model, id) {
@@ -263,5 +275,22 @@ function sqliteStore(sqlite: BetterSqlite3.Database): SqliteStore {
         start += rows;
       }
     },
+  };
+}
+
+/** A row read with `rowid` first and the columns of RecordRow in their order after it. */
+function rowOf(raw: readonly unknown[]): RecordRow {
+  return {
+    workspaceId: raw[1] as string,
+    model: raw[2] as string,
+    id: raw[3] as string,
+    externalId: raw[4] as string | null,
+    sourceId: raw[5] as string | null,
+    companyId: raw[6] as string | null,
+    email: raw[7] as string | null,
+    doc: raw[8] as string,
+    createdAt: raw[9] as string,
+    updatedAt: raw[10] as string,
+    version: raw[11] as number,
   };
 }
