@@ -259,9 +259,11 @@ describe('serve --workers', () => {
       while (answered.length < 10 && Date.now() < deadline) await sleep(50);
       // A refusal past the tenth would come as quickly as the first ten did.
       await sleep(500);
-      // 60 connections, 30 to each worker, each admitting 25: the 10 over 50 are refused
-      // and the 50 others wait for their bodies. Counted per process, none would be.
-      expect(answered).toEqual(Array.from({ length: 10 }, () => 429));
+      // Each worker admits 25, so at most 50 of the 60 wait for their bodies and at least
+      // 10 are refused; more when the cluster handed one worker more than 35 of the
+      // connections. Counted per process, none would be.
+      expect(answered.length).toBeGreaterThanOrEqual(10);
+      expect(new Set(answered)).toEqual(new Set([429]));
     } finally {
       for (const { socket } of held) socket.destroy();
     }
