@@ -15,7 +15,12 @@ import type { Dialect } from '../database.js';
  */
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   if (dialect !== 'sqlite') return;
+  // Kysely runs SQLite migrations outside transactions; the copy, drop and rename must
+  // happen together or not at all.
+  await db.transaction().execute((trx) => rebuildAudit(trx));
+}
 
+async function rebuildAudit(db: Kysely<unknown>): Promise<void> {
   await sql`
     create table audit_events_rebuilt (
       seq integer primary key,
