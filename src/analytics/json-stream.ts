@@ -3,17 +3,18 @@ import type { Readable } from 'node:stream';
 /**
  * Reading a JSON body of up to 32 MB without building its whole object graph.
  *
- * Once a body outgrows one item's size limit, its bytes are checked against the JSON
- * grammar as they arrive, and the scanner notes where each top-level array element starts
- * and ends. Consecutive elements are grouped into batches, which the caller later parses
- * one at a time as `[` + bytes + `]`. So the raw body is held once, as Buffers outside the
- * V8 heap, and at most one batch of parsed items exists at a time; a malformed body is
- * refused before anything is stored. A ByteBudget shared by all requests caps the bytes
- * held at once across the process.
+ * Once a body outgrows a batch, its bytes are checked against the JSON grammar as they
+ * arrive, and the scanner notes where each top-level array element starts and ends.
+ * Consecutive elements are grouped into batches, which the caller later parses one at a
+ * time as `[` + bytes + `]`. So the raw body is held once, as Buffers outside the V8 heap,
+ * and at most one batch of parsed items exists at a time; a malformed body is refused
+ * before anything is stored. A ByteBudget shared by all requests caps the bytes held at
+ * once across the process.
  *
- * A body no larger than one item may be (nor than a batch) is parsed whole by the native
- * JSON.parse instead, several times faster than the scanner: no item in it can be over
- * the limit, and its object graph is small.
+ * A body no larger than a batch is parsed whole by the native JSON.parse instead, several
+ * times faster than the scanner, and holds no more parsed items than one batch would. It
+ * is scanned after all when JSON.parse refuses it, so that the refusal is the scanner's,
+ * or when its items' sizes cannot be shown to be within the item limit.
  */
 
 /** A run of consecutive top-level items, as byte offsets into the body. */
@@ -104,7 +105,6 @@ export function readJsonBody(
     const batcher = new Batcher(limits);
     // Started only once the body outgrows the whole-body parse, on the bytes so far.
     let scanner: JsonScanner | undefined;
-    const wholeBodyBytes = Math.min(limits.maxItemBytes, limits.batchBytes);
     let received = 0;
     let settled = false;
     let released = false;
@@ -144,7 +144,7 @@ export function readJsonBody(
       try {
         if (scanner !== undefined) {
           scanner.write(bytes);
-        } else if (received > wholeBodyBytes) {
+        } else if (received > limits.batchBytes) {
           scanner = new JsonScanner((start, end) => batcher.add(start, end));
           for (const piece of pieces) scanner.write(piece);
         }
@@ -157,7 +157,7 @@ export function readJsonBody(
       let scanned: Omit<ScannedBody, 'release'>;
       try {
         if (scanner === undefined) {
-          scanned = parseWhole(body, limits.batchItems);
+          scanned = parseWhole(body, limits) ?? scanWhole(body, limits);
         } else {
           scanner.end();
           scanned = { body, shape: scanner.shape, batches: batcher.finish(), items: batcher.items };
@@ -186,12 +186,14 @@ export function parseBatch(body: Buffer, batch: ItemBatch): unknown[] {
 
 const BYTE_ORDER_MARK_CHAR = 0xfeff;
 
+type Unreleased = Omit<ScannedBody, 'release'>;
+
 /**
- * A small body, parsed at once and cut into batches of parsed items. A body JSON.parse
- * refuses, or one nested deeper than the scanner allows, goes through the scanner, so
- * that the refusal and its message are the same whichever way a body is read.
+ * A body parsed at once and cut into batches of parsed items; undefined when JSON.parse
+ * refuses it, when it nests deeper than the scanner allows, or when an item in it might
+ * be over the item size limit.
  */
-function parseWhole(body: Buffer, batchItems: number): Omit<ScannedBody, 'release'> {
+function parseWhole(body: Buffer, limits: ReadLimits): Unreleased | undefined {
   let text = body.toString('utf8');
   if (text.charCodeAt(0) === BYTE_ORDER_MARK_CHAR) text = text.slice(1);
 
@@ -199,44 +201,86 @@ function parseWhole(body: Buffer, batchItems: number): Omit<ScannedBody, 'releas
   try {
     value = JSON.parse(text);
   } catch {
-    throw refusalOf(body);
+    return undefined;
   }
-  if (nestsDeeper(value, MAX_NESTING)) throw refusalOf(body);
+  if (!Array.isArray(value)) {
+    // The one item is the body, whitespace aside: only a body within the limit surely fits.
+    const fits = body.length <= limits.maxItemBytes && leastBytes(value, MAX_NESTING) >= 0;
+    return fits ? whole(body, 'single', [value], limits) : undefined;
+  }
+  return itemsFit(body.length, value as unknown[], limits.maxItemBytes)
+    ? whole(body, 'array', value as unknown[], limits)
+    : undefined;
+}
 
-  const shape = Array.isArray(value) ? 'array' : 'single';
-  const items = Array.isArray(value) ? (value as unknown[]) : [value];
+/**
+ * Whether every item's span in a body of `bodyBytes` is within `maxItemBytes`. An item's
+ * span is at most the body less the brackets, the commas and what the other items take at
+ * the least; -1 (too deep) from any item sends the body to the scanner.
+ */
+function itemsFit(bodyBytes: number, items: unknown[], maxItemBytes: number): boolean {
+  if (bodyBytes <= maxItemBytes) {
+    for (const item of items) if (leastBytes(item, MAX_NESTING - 1) < 0) return false;
+    return true;
+  }
+  let total = 0;
+  let largest = 0;
+  for (const item of items) {
+    const least = leastBytes(item, MAX_NESTING - 1);
+    if (least < 0) return false;
+    total += least;
+    if (least > largest) largest = least;
+  }
+  const separators = 2 + Math.max(items.length - 1, 0);
+  return bodyBytes - separators - (total - largest) <= maxItemBytes;
+}
+
+function whole(body: Buffer, shape: ScannedBody['shape'], items: unknown[], limits: ReadLimits) {
   const batches: ItemBatch[] = [];
-  for (let start = 0; start < items.length; start += batchItems) {
-    const parsed = items.length <= batchItems ? items : items.slice(start, start + batchItems);
+  for (let start = 0; start < items.length; start += limits.batchItems) {
+    const parsed =
+      items.length <= limits.batchItems ? items : items.slice(start, start + limits.batchItems);
     batches.push({ start: 0, end: 0, count: parsed.length, oversize: false, parsed });
   }
   return { body, shape, batches, items: items.length };
 }
 
-/** The scanner's error for a body JSON.parse refused. */
-function refusalOf(body: Buffer): JsonSyntaxError {
-  const scanner = new JsonScanner(() => {});
-  try {
-    scanner.write(body);
-    scanner.end();
-  } catch (error) {
-    if (error instanceof JsonSyntaxError) return error;
-  }
-  return new JsonSyntaxError('The body is not valid JSON');
+/** The whole body through the scanner, which refuses it with its own message. */
+function scanWhole(body: Buffer, limits: ReadLimits): Unreleased {
+  const batcher = new Batcher(limits);
+  const scanner = new JsonScanner((start, end) => batcher.add(start, end));
+  scanner.write(body);
+  scanner.end();
+  return { body, shape: scanner.shape, batches: batcher.finish(), items: batcher.items };
 }
 
-// Recursion is bounded by the limit, far below the stack's depth.
-function nestsDeeper(value: unknown, levels: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (levels === 0) return true;
+/**
+ * The fewest bytes the value's JSON text can take (a string's UTF-16 length is no more
+ * than its UTF-8 length, a number takes a digit at least), or -1 when it holds containers
+ * more than `levels` deep. Recursion is bounded by `levels`, far below the stack's depth.
+ */
+function leastBytes(value: unknown, levels: number): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (typeof value === 'number') return 1;
+  if (typeof value !== 'object' || value === null) return 4;
+  if (levels === 0) return -1;
+
+  let bytes = 1;
   if (Array.isArray(value)) {
-    for (const element of value) if (nestsDeeper(element, levels - 1)) return true;
-    return false;
+    for (const element of value) {
+      const least = leastBytes(element, levels - 1);
+      if (least < 0) return -1;
+      bytes += least + 1;
+    }
+  } else {
+    for (const key in value) {
+      const least = leastBytes((value as Record<string, unknown>)[key], levels - 1);
+      if (least < 0) return -1;
+      bytes += key.length + 4 + least;
+    }
   }
-  for (const key in value) {
-    if (nestsDeeper((value as Record<string, unknown>)[key], levels - 1)) return true;
-  }
-  return false;
+  // Brackets take two, and the separators one fewer than the members.
+  return Math.max(bytes, 2);
 }
 
 class Batcher {

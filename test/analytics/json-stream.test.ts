@@ -191,7 +191,7 @@ describe('readJsonBody', () => {
     await expect(readText('[1', LIMITS)).rejects.toBeInstanceOf(JsonSyntaxError);
   });
 
-  it('reads a body within one item size whole, as the scanner would', async () => {
+  it('reads a body within a batch whole, as the scanner would', async () => {
     const whole = { ...LIMITS, maxItemBytes: 1024 * 1024, batchBytes: 1024 * 1024 };
     const texts = fc.oneof(
       fc.array(fc.jsonValue(), { maxLength: 8 }).map((values) => JSON.stringify(values)),
@@ -206,12 +206,37 @@ describe('readJsonBody', () => {
           values: body.batches.flatMap((batch) => parseBatch(body.body, batch)),
         });
         expect(parsed.batches.every((batch) => batch.parsed !== undefined)).toBe(true);
-        if (Buffer.byteLength(text) > LIMITS.maxItemBytes) {
+        if (Buffer.byteLength(text) > LIMITS.batchBytes) {
           expect(scanned.batches.some((batch) => batch.parsed !== undefined)).toBe(false);
         }
         expect(shown(parsed)).toEqual(shown(scanned));
       }),
     );
+  });
+
+  it('reads a body larger than an item whole only when no item can be over the limit', async () => {
+    const small = Array.from({ length: 20 }, (_, i) => ({ i, text: 'x'.repeat(20) }));
+    const body = await readText(JSON.stringify(small));
+    expect(Buffer.byteLength(JSON.stringify(small))).toBeGreaterThan(LIMITS.maxItemBytes);
+    expect(body.batches.every((batch) => batch.parsed !== undefined)).toBe(true);
+    expect(body.batches.flatMap((batch) => parseBatch(body.body, batch))).toEqual(small);
+
+    // Whitespace inside an item counts towards its size, though JSON.parse drops it.
+    for (const text of [
+      JSON.stringify([{ a: 1 }, { big: 'x'.repeat(300) }]),
+      `[{"a":${' '.repeat(300)}1}, 2]`,
+      ` {"a":${' '.repeat(300)}1} `,
+    ]) {
+      const scanned = await readText(text);
+      expect(
+        scanned.batches.map((batch) => batch.oversize),
+        text,
+      ).toContain(true);
+      expect(
+        scanned.batches.some((batch) => batch.parsed !== undefined),
+        text,
+      ).toBe(false);
+    }
   });
 
   it('refuses a small body with the scanner message, nesting limit and byte order mark included', async () => {
