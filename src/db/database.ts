@@ -53,6 +53,7 @@ function openSqlite(path: string): Database {
   // upsert reads index pages back from the OS. 64 MiB (a negative size is in KiB) is
   // only taken as pages are read.
   sqlite.pragma('cache_size = -65536');
+  const stopCheckpoints = path === ':memory:' ? () => {} : checkpointOnATimer(sqlite);
   const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   return {
     dialect: 'sqlite',
@@ -64,11 +65,44 @@ function openSqlite(path: string): Database {
       sqlite.prepare('select 1').get();
     },
     async close() {
+      stopCheckpoints();
       await db.destroy();
       // Kysely opens its driver lazily and closes only what it opened.
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/** How often the WAL is copied back into the database file, off the request path. */
+const CHECKPOINT_INTERVAL_MS = 1_000;
+/** The commit that grows the WAL past this many pages checkpoints itself: a backstop only. */
+const AUTOCHECKPOINT_PAGES = 20_000;
+
+/**
+ * With SQLite's default, the commit that takes the WAL past 1,000 pages copies it into the
+ * database file before it returns. A 5,000-item bulk upsert writes about 1,500 pages, so
+ * every such commit paid for a checkpoint, and the index pages that every commit rewrites
+ * were copied once per commit. A checkpoint on a timer copies each page once however many
+ * commits rewrote it since, and no request waits for it: on 5,000-item commits into
+ * 100,000 records, 129 ms a commit against 43, and 4 ms of deferred checkpoint per commit.
+ * PASSIVE never waits for readers or writers; what it could not copy, the next one does.
+ */
+function checkpointOnATimer(sqlite: BetterSqlite3.Database): () => void {
+  sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+  // Without it, the WAL file keeps the size of its largest burst after every restart.
+  sqlite.pragma('journal_size_limit = 67108864');
+  const timer = setInterval(() => {
+    // Inside a transaction (one spanning awaits) SQLite refuses; the next tick comes soon.
+    if (sqlite.inTransaction) return;
+    try {
+      sqlite.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Another process holds the lock it needs, or the file went away: the next tick,
+      // or the backstop, checkpoints instead.
+    }
+  }, CHECKPOINT_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**
