@@ -155,6 +155,9 @@ function openPostgres(url: string, onPoolError: (error: Error) => void): Databas
     },
     async close() {
       await db.destroy();
+      // Kysely ends the pool only when it ran a query itself; a process that used the pool
+      // alone would otherwise keep idle connections open, and itself alive, for 30 s.
+      if (!pool.ending && !pool.ended) await pool.end();
     },
   };
 }
