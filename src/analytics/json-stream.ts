@@ -24,8 +24,11 @@ export interface ItemBatch {
   count: number;
   /** A single item over the item size limit: reported, never parsed. */
   oversize: boolean;
-  /** The items, when the whole body was parsed at once; the offsets are then unused. */
-  parsed?: unknown[];
+  /**
+   * The items, when the whole body was parsed at once (the offsets are then unused); null
+   * once parseBatch has handed them out.
+   */
+  parsed?: unknown[] | null;
 }
 
 export interface ScannedBody {
@@ -178,9 +181,19 @@ export function readJsonBody(
   });
 }
 
-/** Parses one batch's items; the scanner has already checked them. */
+/**
+ * Parses one batch's items; the scanner has already checked them. Items parsed with the
+ * whole body are handed out once and not kept, so that they are garbage as soon as the
+ * caller is done with them, as a scanned batch's are: a post waiting for its commit then
+ * holds only its rows.
+ */
 export function parseBatch(body: Buffer, batch: ItemBatch): unknown[] {
-  if (batch.parsed !== undefined) return batch.parsed;
+  const { parsed } = batch;
+  if (parsed === null) throw new Error("a batch's parsed items were handed out already");
+  if (parsed !== undefined) {
+    batch.parsed = null;
+    return parsed;
+  }
   return JSON.parse(`[${body.toString('utf8', batch.start, batch.end)}]`) as unknown[];
 }
 

@@ -10,6 +10,7 @@ import {
   MAX_NESTING,
   parseBatch,
   readJsonBody,
+  type ItemBatch,
   type ReadLimits,
   type ScannedBody,
 } from '../../src/analytics/json-stream.js';
@@ -220,6 +221,9 @@ describe('readJsonBody', () => {
     expect(Buffer.byteLength(JSON.stringify(small))).toBeGreaterThan(LIMITS.maxItemBytes);
     expect(body.batches.every((batch) => batch.parsed !== undefined)).toBe(true);
     expect(body.batches.flatMap((batch) => parseBatch(body.body, batch))).toEqual(small);
+    // Handed out, not kept: the reader holds no parsed items once the caller has them.
+    expect(body.batches.every((batch) => batch.parsed === null)).toBe(true);
+    expect(() => parseBatch(body.body, body.batches[0] as ItemBatch)).toThrow('handed out');
 
     // Whitespace inside an item counts towards its size, though JSON.parse drops it.
     for (const text of [
