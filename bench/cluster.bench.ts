@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { median, printTable, type BenchOptions, type Figure } from './lib/figures.js';
-import { treeCpuMicros } from './lib/process-cpu.js';
+import { treeCpuMicros, treePeakRssBytes } from './lib/process-usage.js';
 
 interface CannonResult {
   requests: { average: number; total: number };
@@ -218,6 +218,16 @@ async function throughput(options: BenchOptions): Promise<Figure[]> {
       });
     }
     figures.push({ figure: '  non-2xx answers in all runs', value: refused, unit: 'answers' });
+    const [onePeak, twoPeak] = [one, two].map((server) => treePeakRssBytes(server.child.pid ?? 0));
+    if (onePeak !== undefined && twoPeak !== undefined) {
+      figures.push({
+        figure: '  server peak RSS (primary and workers), 2 workers against 1',
+        value: twoPeak / 1e6,
+        unit: 'MB',
+        baseline: onePeak / 1e6,
+        ratio: twoPeak / onePeak,
+      });
+    }
     return figures;
   } finally {
     await Promise.all(servers.map((server) => server.stop()));

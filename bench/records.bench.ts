@@ -29,6 +29,7 @@ import { LocalRevocationBus } from '../src/tokens/revocation-bus.js';
 import { TokenService } from '../src/tokens/token.service.js';
 import { initWorkspace, systemPrincipal } from '../src/workspaces/workspace.service.js';
 import { median, printTable, type BenchOptions, type Figure } from './lib/figures.js';
+import { PeakMemory } from './lib/process-usage.js';
 
 interface CannonResult {
   requests: { average: number };
@@ -51,6 +52,7 @@ function progress(message: string): void {
   process.stderr.write(`[records bench] ${message}\n`);
 }
 const COMPANIES = 100_000;
+const peakMemory = new PeakMemory();
 const BULK = 5_000;
 
 interface Seeded {
@@ -170,6 +172,7 @@ async function startServer(seeded: Seeded, kind: 'app' | 'bare', requestLog = tr
       new Promise<void>((resolve) => {
         child.removeAllListeners('exit');
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        peakMemory.record(child.pid);
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -228,7 +231,9 @@ async function cannon(
  * target names; the bare Fastify server is for reference.
  */
 async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[]> {
-  const seconds = options.quick ? 3 : 8;
+  const seconds = options.quick ? 2 : 8;
+  // The request log's own cost is request-log.bench's figure; quick runs leave it to that.
+  const withUnlogged = !options.quick;
   const rounds = options.quick ? 1 : 3;
   const runs = { token: [] as Run[], open: [] as Run[], unlogged: [] as Run[], bare: [] as Run[] };
   const auth = { authorization: `Bearer ${seeded.token}` };
@@ -239,9 +244,11 @@ async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[
       runs.open.push(await cannon(app, `/bench${byId}`, {}, seconds));
       runs.token.push(await cannon(app, byId, auth, seconds));
     });
-    await withServer(seeded, 'app', false, async (unlogged) => {
-      runs.unlogged.push(await cannon(unlogged, byId, auth, seconds));
-    });
+    if (withUnlogged) {
+      await withServer(seeded, 'app', false, async (unlogged) => {
+        runs.unlogged.push(await cannon(unlogged, byId, auth, seconds));
+      });
+    }
     await withServer(seeded, 'bare', false, async (bare) => {
       runs.bare.push(await cannon(bare, `/bench${byId}`, {}, seconds));
     });
@@ -266,13 +273,17 @@ async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[
       baseline: rate(runs.bare),
       ratio: rate(runs.token) / rate(runs.bare),
     },
-    {
-      figure: '  the same with the request log off',
-      value: rate(runs.unlogged),
-      unit: 'req/s',
-      baseline: rate(runs.open),
-      ratio: rate(runs.unlogged) / rate(runs.open),
-    },
+    ...(withUnlogged
+      ? [
+          {
+            figure: '  the same with the request log off',
+            value: rate(runs.unlogged),
+            unit: 'req/s',
+            baseline: rate(runs.open),
+            ratio: rate(runs.unlogged) / rate(runs.open),
+          },
+        ]
+      : []),
     {
       figure: '  server CPU per request (baseline: public route)',
       value: cpu(runs.token),
@@ -280,11 +291,15 @@ async function benchRead(seeded: Seeded, options: BenchOptions): Promise<Figure[
       baseline: cpu(runs.open),
       ratio: cpu(runs.token) / cpu(runs.open),
     },
-    {
-      figure: '  server CPU per request, request log off',
-      value: cpu(runs.unlogged),
-      unit: 'µs',
-    },
+    ...(withUnlogged
+      ? [
+          {
+            figure: '  server CPU per request, request log off',
+            value: cpu(runs.unlogged),
+            unit: 'µs',
+          },
+        ]
+      : []),
     {
       figure: '  server CPU per request, bare Fastify',
       value: cpu(runs.bare),
@@ -333,7 +348,7 @@ async function put(url: string, token: string, body: string) {
   return { status: response.status, report: (await response.json()) as Record<string, unknown> };
 }
 
-/** Two warm-up rounds let the JIT settle, then the measured ones. */
+/** Warm-up rounds let the JIT settle, then the measured ones. */
 async function bulkRounds(
   server: Server,
   seeded: Seeded,
@@ -468,7 +483,7 @@ async function listFigures(server: Server, seeded: Seeded, label: string, option
   const idle = await server.stats();
   // Pages of 5,000 take tens of milliseconds each: 10 clients at once keep the server
   // saturated without queueing past the database pool's wait limit.
-  const loaded = await cannon(server, '/companies?limit=5000', auth, options.quick ? 3 : 8, 10);
+  const loaded = await cannon(server, '/companies?limit=5000', auth, options.quick ? 2 : 8, 10);
   const busy = await server.stats();
   return [
     {
@@ -528,6 +543,7 @@ export async function benchRecords(options: BenchOptions, bulkOnly = false): Pro
     if (!bulkOnly) figures.push(...(await phase(() => benchRead(seeded, options))));
     figures.push(...(await phase(() => benchBulk(seeded, 'SQLite', options))));
     if (!bulkOnly) figures.push(...(await phase(() => benchList(seeded, 'SQLite', options))));
+    figures.push(...peakMemory.take('SQLite records runs'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -539,6 +555,7 @@ export async function benchRecords(options: BenchOptions, bulkOnly = false): Pro
       const seeded = await seed(postgres.url);
       figures.push(...(await phase(() => benchBulk(seeded, 'PostgreSQL', options))));
       if (!bulkOnly) figures.push(...(await phase(() => benchList(seeded, 'PostgreSQL', options))));
+      figures.push(...peakMemory.take('PostgreSQL records runs'));
     } finally {
       await postgres.drop();
     }

@@ -20,6 +20,7 @@ import { LocalRevocationBus } from '../src/tokens/revocation-bus.js';
 import { TokenService } from '../src/tokens/token.service.js';
 import { initWorkspace, systemPrincipal } from '../src/workspaces/workspace.service.js';
 import { median, printTable, type BenchOptions, type Figure } from './lib/figures.js';
+import { treePeakRssBytes } from './lib/process-usage.js';
 
 interface CannonResult {
   requests: { average: number };
@@ -222,6 +223,8 @@ async function startServer(databaseUrl: string, logging: boolean) {
       child.kill('SIGUSR2');
       return (JSON.parse(await line) as { cpuMicros: number }).cpuMicros;
     },
+    /** The server's peak RSS so far, in bytes (from /proc). */
+    peakRss: () => treePeakRssBytes(child.pid ?? 0),
     stop: () =>
       new Promise<void>((resolve) => {
         child.removeAllListeners('exit');
@@ -359,6 +362,16 @@ async function benchThroughput(options: BenchOptions): Promise<Figure[]> {
           met: cpu('on') / cpu('off') <= 1.05,
         },
       );
+    }
+    const [offPeak, onPeak] = servers.map((server) => server.peakRss());
+    if (offPeak !== undefined && onPeak !== undefined) {
+      figures.push({
+        figure: 'server peak RSS, logging on',
+        value: onPeak / 1e6,
+        unit: 'MB',
+        baseline: offPeak / 1e6,
+        ratio: onPeak / offPeak,
+      });
     }
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
