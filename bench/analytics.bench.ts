@@ -23,6 +23,7 @@ import { getModel } from '../src/records/model-catalogue.js';
 import { RecordService } from '../src/records/record.service.js';
 import { initWorkspace, systemPrincipal } from '../src/workspaces/workspace.service.js';
 import { median, printTable, type BenchOptions, type Figure } from './lib/figures.js';
+import { PeakMemory } from './lib/process-usage.js';
 
 interface CannonResult {
   requests: { average: number; total: number };
@@ -131,6 +132,8 @@ interface BenchServer {
   stop(): Promise<void>;
 }
 
+const peakMemory = new PeakMemory();
+
 async function startServer(databaseUrl: string): Promise<BenchServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
@@ -148,6 +151,7 @@ async function startServer(databaseUrl: string): Promise<BenchServer> {
     pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
+        peakMemory.record(child.pid);
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -382,7 +386,7 @@ async function benchBulk(make: () => Promise<Target>, options: BenchOptions): Pr
 async function benchSingle(make: () => Promise<Target>, options: BenchOptions) {
   const target = await make();
   const server = await startServer(target.url);
-  const duration = options.quick ? 3 : 8;
+  const duration = options.quick ? 2 : 8;
   const body = JSON.stringify({
     email: 'ada@example.com',
     externalId: 'user-1',
@@ -439,11 +443,16 @@ export async function benchAnalytics(options: BenchOptions): Promise<Figure[]> {
   const figures = [
     ...(await benchBulk(sqliteTarget, options)),
     ...(await benchSingle(sqliteTarget, options)),
+    ...peakMemory.take('SQLite analytics runs'),
   ];
   const postgresUrl = options.postgresUrl;
   if (postgresUrl !== undefined) {
     const make = () => postgresTarget(postgresUrl);
-    figures.push(...(await benchBulk(make, options)), ...(await benchSingle(make, options)));
+    figures.push(
+      ...(await benchBulk(make, options)),
+      ...(await benchSingle(make, options)),
+      ...peakMemory.take('PostgreSQL analytics runs'),
+    );
   }
   return figures;
 }

@@ -172,7 +172,7 @@ async function throughput(options: BenchOptions): Promise<Figure[]> {
   const databaseUrl = `sqlite:${join(dir, 'bench.db')}`;
   const servers: Server[] = [];
   const seconds = options.quick ? 2 : 10;
-  const rounds = options.quick ? 3 : 5;
+  const rounds = options.quick ? 2 : 5;
   try {
     const one = await serve(databaseUrl, 1);
     servers.push(one);

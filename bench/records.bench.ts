@@ -376,7 +376,7 @@ async function bulkRounds(
 }
 
 async function benchBulk(seeded: Seeded, label: string, options: BenchOptions) {
-  const rounds = options.quick ? { warm: 1, measured: 3 } : { warm: 2, measured: 7 };
+  const rounds = options.quick ? { warm: 2, measured: 3 } : { warm: 2, measured: 7 };
   const sqlite = label === 'SQLite';
   // 50,000 items take PostgreSQL half a minute: quick runs stop at 5,000 there.
   const sizeList = options.quick && !sqlite ? [500, 5_000] : [500, 5_000, 50_000];
@@ -483,7 +483,7 @@ async function listFigures(server: Server, seeded: Seeded, label: string, option
   const idle = await server.stats();
   // Pages of 5,000 take tens of milliseconds each: 10 clients at once keep the server
   // saturated without queueing past the database pool's wait limit.
-  const loaded = await cannon(server, '/companies?limit=5000', auth, options.quick ? 2 : 8, 10);
+  const loaded = await cannon(server, '/companies?limit=5000', auth, options.quick ? 3 : 8, 10);
   const busy = await server.stats();
   return [
     {
