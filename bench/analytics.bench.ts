@@ -134,6 +134,11 @@ interface BenchServer {
 
 const peakMemory = new PeakMemory();
 
+/** Progress on stderr, so that a long run shows where it is; the table goes to stdout. */
+function progress(message: string): void {
+  process.stderr.write(`[analytics bench] ${message}\n`);
+}
+
 async function startServer(databaseUrl: string): Promise<BenchServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
@@ -304,20 +309,25 @@ type Way = 'raw' | 'writer' | 'http' | 'concurrent' | 'known';
  * users, so that every batch also moves lastActive on 2,000 end users and 300 companies.
  */
 async function benchBulk(make: () => Promise<Target>, options: BenchOptions): Promise<Figure[]> {
-  const perRound = options.quick ? 10 : 30;
+  const perRound = options.quick ? 6 : 30;
   const rounds = options.quick ? 1 : 3;
   const items = Array.from({ length: perRound }, (_, batch) => activityItems(BATCH, batch * BATCH));
   const bodies = items.map((batch) => Buffer.from(JSON.stringify(batch)));
   const rows = items.map(rowsOf);
 
   const raw = await make();
+  progress(`${raw.label}: preparing the databases and servers`);
   const written = await make();
   const served = await make();
   const known = await make();
   await seedPeople(known);
-  const server = await startServer(served.url);
-  const knownServer = await startServer(known.url);
+  const [server, knownServer] = await Promise.all([
+    startServer(served.url),
+    startServer(known.url),
+  ]);
+  progress(`${raw.label}: bulk ingestion`);
   const rates: Record<Way, Rate[]> = { raw: [], writer: [], http: [], concurrent: [], known: [] };
+  let single: Figure[] | undefined;
   try {
     // A running server has compiled its hot paths long since; a fresh one has not, and in
     // the quick run's single round its first way would pay for that alone.
@@ -331,6 +341,8 @@ async function benchBulk(make: () => Promise<Target>, options: BenchOptions): Pr
       rates.concurrent.push(await bulkOverHttp(server, served.tenantToken, bodies, 4));
       rates.known.push(await bulkOverHttp(knownServer, known.tenantToken, bodies, 1));
     }
+    progress(`${raw.label}: single-activity posts`);
+    single = await benchSingle(server, served, options);
   } finally {
     await server.stop();
     await knownServer.stop();
@@ -379,13 +391,15 @@ async function benchBulk(make: () => Promise<Target>, options: BenchOptions): Pr
       compared('bulk, known end users, per server CPU-second', cpu('known'), cpu('raw'), false),
     );
   }
-  return figures;
+  return [...figures, ...(single ?? [])];
 }
 
 /** Single-activity posts from 50 connections, against GET /healthz on the same server. */
-async function benchSingle(make: () => Promise<Target>, options: BenchOptions) {
-  const target = await make();
-  const server = await startServer(target.url);
+async function benchSingle(
+  server: BenchServer,
+  target: Target,
+  options: BenchOptions,
+): Promise<Figure[]> {
   const duration = options.quick ? 2 : 8;
   const body = JSON.stringify({
     email: 'ada@example.com',
@@ -394,55 +408,48 @@ async function benchSingle(make: () => Promise<Target>, options: BenchOptions) {
     action: 'Logged in',
     info: { page: '/home' },
   });
-  try {
-    /** The run, and the server's CPU microseconds per request in it. */
-    const run = async (path: string, method: 'POST' | 'GET') => {
-      const before = cpuSecondsOf(server.pid);
-      const result = await autocannon({
-        url: `${server.url}${path}`,
-        method,
-        connections: 50,
-        duration,
-        headers: { 'content-type': 'application/json' },
-        ...(method === 'POST' ? { body } : {}),
-      });
-      const cpu = ((cpuSecondsOf(server.pid) - before) * 1e6) / result.requests.total;
-      return { result, cpu };
-    };
-    const bare = await run('/healthz', 'GET');
-    const single = await run(`/analytics/${target.tenantToken}`, 'POST');
-    if (single.result.non2xx > 0 || single.result.errors > 0) {
-      const { non2xx, errors } = single.result;
-      throw new Error(`single posts failed: ${non2xx} non-2xx, ${errors} errors`);
-    }
-    const label = `${target.label}: single-activity POST`;
-    return [
-      {
-        figure: `${label}, 50 connections (baseline GET /healthz)`,
-        value: single.result.requests.average,
-        unit: 'req/s',
-        baseline: bare.result.requests.average,
-        ratio: single.result.requests.average / bare.result.requests.average,
-      },
-      {
-        figure: `${label}, server CPU per request`,
-        value: single.cpu,
-        unit: 'µs',
-        baseline: bare.cpu,
-        ratio: single.cpu / bare.cpu,
-      },
-    ];
-  } finally {
-    await server.stop();
-    await target.database.close();
-    await target.drop();
+  /** The run, and the server's CPU microseconds per request in it. */
+  const run = async (path: string, method: 'POST' | 'GET') => {
+    const before = cpuSecondsOf(server.pid);
+    const result = await autocannon({
+      url: `${server.url}${path}`,
+      method,
+      connections: 50,
+      duration,
+      headers: { 'content-type': 'application/json' },
+      ...(method === 'POST' ? { body } : {}),
+    });
+    const cpu = ((cpuSecondsOf(server.pid) - before) * 1e6) / result.requests.total;
+    return { result, cpu };
+  };
+  const bare = await run('/healthz', 'GET');
+  const single = await run(`/analytics/${target.tenantToken}`, 'POST');
+  if (single.result.non2xx > 0 || single.result.errors > 0) {
+    const { non2xx, errors } = single.result;
+    throw new Error(`single posts failed: ${non2xx} non-2xx, ${errors} errors`);
   }
+  const label = `${target.label}: single-activity POST`;
+  return [
+    {
+      figure: `${label}, 50 connections (baseline GET /healthz)`,
+      value: single.result.requests.average,
+      unit: 'req/s',
+      baseline: bare.result.requests.average,
+      ratio: single.result.requests.average / bare.result.requests.average,
+    },
+    {
+      figure: `${label}, server CPU per request`,
+      value: single.cpu,
+      unit: 'µs',
+      baseline: bare.cpu,
+      ratio: single.cpu / bare.cpu,
+    },
+  ];
 }
 
 export async function benchAnalytics(options: BenchOptions): Promise<Figure[]> {
   const figures = [
     ...(await benchBulk(sqliteTarget, options)),
-    ...(await benchSingle(sqliteTarget, options)),
     ...peakMemory.take('SQLite analytics runs'),
   ];
   const postgresUrl = options.postgresUrl;
@@ -450,7 +457,6 @@ export async function benchAnalytics(options: BenchOptions): Promise<Figure[]> {
     const make = () => postgresTarget(postgresUrl);
     figures.push(
       ...(await benchBulk(make, options)),
-      ...(await benchSingle(make, options)),
       ...peakMemory.take('PostgreSQL analytics runs'),
     );
   }
