@@ -1,4 +1,3 @@
-import { Migrator, type Kysely, type Migration } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listAudit, recordAudit } from '../../src/audit/audit.repository.js';
 import type { Database } from '../../src/db/database.js';
@@ -13,6 +12,7 @@ import type { Actor } from '../../src/auth/principal.js';
 import { openRecordStorage } from '../../src/records/record.repository.js';
 import { newObjectId } from '../../src/records/record-validation.js';
 import { initWorkspace } from '../../src/workspaces/workspace.service.js';
+import { migrateAsBuild } from '../helpers/migrate-build.js';
 import { TEST_PASSWORD_COST } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -27,17 +27,7 @@ const BEFORE = {
 };
 
 async function migrateBefore(database: Database): Promise<void> {
-  const migrations: Record<string, Migration> = {};
-  for (const [name, migration] of Object.entries(BEFORE)) {
-    migrations[name] = { up: (db: Kysely<unknown>) => migration.up(db, database.dialect) };
-  }
-  const migrator = new Migrator({
-    db: database.db,
-    provider: { getMigrations: async () => migrations },
-    ...(database.schema === undefined ? {} : { migrationTableSchema: database.schema }),
-  });
-  const { error } = await migrator.migrateToLatest();
-  if (error !== undefined) throw error;
+  await migrateAsBuild(database, BEFORE);
 }
 
 const ACTOR: Actor = { type: 'app', id: 'app-1', name: 'Sync' };

@@ -1,4 +1,3 @@
-import { Migrator, type Kysely, type Migration } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listAudit, recordAudit } from '../../src/audit/audit.repository.js';
 import type { Database } from '../../src/db/database.js';
@@ -12,6 +11,7 @@ import { openRecordStorage } from '../../src/records/record.repository.js';
 import type { RecordRow } from '../../src/records/record-store.js';
 import { newObjectId } from '../../src/records/record-validation.js';
 import { initWorkspace } from '../../src/workspaces/workspace.service.js';
+import { migrateAsBuild } from '../helpers/migrate-build.js';
 import { TEST_PASSWORD_COST } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -29,27 +29,8 @@ const EARLIER_BUILD = {
 /** The build that stored tickets as a model of their own. */
 const TICKETS_APART = { ...EARLIER_BUILD, '0003-records': records };
 
-type DialectMigration = (typeof EARLIER_BUILD)[keyof typeof EARLIER_BUILD];
-
 async function migrateAsEarlierBuild(database: Database): Promise<void> {
-  await migrateWith(database, EARLIER_BUILD);
-}
-
-async function migrateWith(
-  database: Database,
-  build: Record<string, DialectMigration>,
-): Promise<void> {
-  const migrations: Record<string, Migration> = {};
-  for (const [name, migration] of Object.entries(build)) {
-    migrations[name] = { up: (db: Kysely<unknown>) => migration.up(db, database.dialect) };
-  }
-  const migrator = new Migrator({
-    db: database.db,
-    provider: { getMigrations: async () => migrations },
-    ...(database.schema === undefined ? {} : { migrationTableSchema: database.schema }),
-  });
-  const { error } = await migrator.migrateToLatest();
-  if (error !== undefined) throw error;
+  await migrateAsBuild(database, EARLIER_BUILD);
 }
 
 function row(workspaceId: string, model: string, fields: Record<string, unknown>): RecordRow {
@@ -106,7 +87,7 @@ describe('migrations', () => {
   });
 
   it('turns the tickets of an earlier build into conversations of type ticket', async () => {
-    testDb = await createTestDatabase((database) => migrateWith(database, TICKETS_APART));
+    testDb = await createTestDatabase((database) => migrateAsBuild(database, TICKETS_APART));
     const { database } = testDb;
     const workspaceId = await seedWorkspace(database);
     const company = row(workspaceId, 'Company', { name: 'Acme' });
