@@ -5,7 +5,7 @@
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/analytics.bench.ts
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { getModel } from '../src/records/model-catalogue.js';
 import { RecordService } from '../src/records/record.service.js';
 import { initWorkspace, systemPrincipal } from '../src/workspaces/workspace.service.js';
 import { median, printTable, type BenchOptions, type Figure } from './lib/figures.js';
-import { PeakMemory } from './lib/process-usage.js';
+import { CPU_TICK_MICROS, PeakMemory, processCpuMicros } from './lib/process-usage.js';
 
 interface CannonResult {
   requests: { average: number; total: number };
@@ -183,14 +183,9 @@ function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
   });
 }
 
-// /proc reports CPU time in clock ticks, which Linux fixes at 100 per second.
-const CLOCK_TICKS = 100;
-
-/** User and system CPU seconds a process has used, all its threads included. */
+/** User and system CPU seconds a process (this one by default) has used, all its threads. */
 function cpuSecondsOf(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid ?? 'self'}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return (processCpuMicros(pid ?? process.pid) ?? 0) / 1e6;
 }
 
 /**
@@ -208,7 +203,7 @@ async function measure(items: number, pid: number | undefined, run: () => Promis
   const started = performance.now();
   await run();
   const seconds = (performance.now() - started) / 1000;
-  const cpu = Math.max(cpuSecondsOf(pid) - cpuBefore, 1 / CLOCK_TICKS);
+  const cpu = Math.max(cpuSecondsOf(pid) - cpuBefore, CPU_TICK_MICROS / 1e6);
   return { wall: items / seconds, cpu: items / cpu };
 }
 

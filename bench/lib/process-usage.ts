@@ -21,6 +21,14 @@ function stat(pid: number): Stat | undefined {
   }
 }
 
+/** CPU time, in microseconds, used so far by one process, all its threads included. */
+export function processCpuMicros(pid: number): number | undefined {
+  return stat(pid)?.cpuMicros;
+}
+
+/** The smallest CPU time /proc can tell apart, in microseconds. */
+export const CPU_TICK_MICROS = 1e6 / TICKS_PER_SECOND;
+
 function children(root: number): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
